@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h: the storage interface. Every backend (SQLite now, PostgreSQL later) implements the
+ * vtable in store_int.h; the rest of dfdg calls only the functions below and never sees
+ * SQLITE_* or PGRES_* codes.
+ *
+ * Model (DESIGN section 2):
+ *   - persons with every CPR number they have had, addresses (residence by kommune), address
+ *     protection periods and children's birth dates: master data from CPR import;
+ *   - records, append-only and bitemporal: valid time [valid_from, valid_to] (inclusive days)
+ *     and transaction time recorded_at (microseconds, strictly increasing per store). A
+ *     correction is a new record whose target_id names the record it supersedes; a
+ *     cancellation is a new record (kind CANCELLATION) whose target_id names the record it
+ *     withdraws. Nothing is updated in place.
+ *   - orgs, token issuers, and a small meta table.
+ *
+ * Threads: a store handle is one connection and is used by one thread at a time. The writer
+ * thread has its own handle; readers take handles from a pool.
+ */
+#ifndef DFDG_STORE_STORE_H
+#define DFDG_STORE_STORE_H
+
+#include "core/dfdg.h"
+#include "core/cpr.h"
+#include "core/uuid.h"
+#include "core/when.h"
+
+struct dfdg_store;
+
+/* --- open, close, transactions ------------------------------------------------------------ */
+
+enum dfdg_store_mode {
+    DFDG_STORE_OPEN,   /* open an existing store; migrate its schema to the current version */
+    DFDG_STORE_CREATE, /* create a new store; DFDG_CONFLICT if it already exists */
+};
+
+/*
+ * Opens a store. uri is "sqlite:PATH" or a plain PATH (SQLite). SQLite runs in WAL mode with
+ * synchronous=FULL, foreign keys on and a busy timeout. Caller owns *out (dfdg_store_close).
+ * Errors: DFDG_NOT_FOUND (no such store with OPEN), DFDG_CONFLICT (exists with CREATE),
+ * DFDG_IO, DFDG_CORRUPT (schema newer than this binary).
+ */
+dfdg_err dfdg_store_open(const char *uri, enum dfdg_store_mode mode,
+                         struct dfdg_store **out /* OUT */, struct dfdg_errinfo *ei);
+void dfdg_store_close(struct dfdg_store *s);
+/* The schema version this binary writes, and the one found in the store. */
+int dfdg_store_schema_version(void);
+
+/* BEGIN IMMEDIATE (SQLite) / BEGIN; COMMIT; ROLLBACK. One level; use savepoints inside. */
+dfdg_err dfdg_store_begin(struct dfdg_store *s);
+dfdg_err dfdg_store_commit(struct dfdg_store *s);
+dfdg_err dfdg_store_rollback(struct dfdg_store *s);
+/* A named savepoint inside a transaction (name: [a-z0-9_]+). */
+dfdg_err dfdg_store_savepoint(struct dfdg_store *s, const char *name);
+dfdg_err dfdg_store_release(struct dfdg_store *s, const char *name);
+dfdg_err dfdg_store_rollback_to(struct dfdg_store *s, const char *name);
+
+/* --- meta, orgs, issuers ------------------------------------------------------------------ */
+
+/* Key/value settings (e.g. "dev_issuer_secret"). get: DFDG_NOT_FOUND if absent; *len in/out. */
+dfdg_err dfdg_store_meta_put(struct dfdg_store *s, const char *key, const void *val, size_t len);
+dfdg_err dfdg_store_meta_get(struct dfdg_store *s, const char *key, void *buf, size_t *len);
+
+struct dfdg_org {
+    char id[64];    /* "kommune:101", "akasse:3f", "star", "aktoer:12345678" */
+    char kind[16];  /* "kommune", "akasse", ... (catalog/catalog.h names) */
+    char name[128]; /* display name, UTF-8 */
+};
+/* Inserts or replaces an org. */
+dfdg_err dfdg_store_org_put(struct dfdg_store *s, const struct dfdg_org *org);
+/* DFDG_NOT_FOUND when there is no such org. */
+dfdg_err dfdg_store_org_get(struct dfdg_store *s, const char *id, struct dfdg_org *out /* OUT */);
+
+/* Token issuers: name and Ed25519 public key. */
+dfdg_err dfdg_store_issuer_put(struct dfdg_store *s, const char *iss, const uint8_t pk[32]);
+dfdg_err dfdg_store_issuer_get(struct dfdg_store *s, const char *iss, uint8_t pk[32] /* OUT */);
+
+/* --- persons ------------------------------------------------------------------------------ */
+
+struct dfdg_address {
+    char kommunekode[4]; /* 3 digits */
+    char road[128];
+    char house[16];
+    char postcode[8];
+    char city[64];
+    int32_t from; /* first day at the address */
+    int32_t to;   /* day moved away (exclusive), or DFDG_DATE_NONE */
+};
+
+struct dfdg_period {
+    int32_t from; /* first day */
+    int32_t to;   /* exclusive end, or DFDG_DATE_NONE */
+};
+
+struct dfdg_person {
+    int64_t person_id;         /* internal id; 0 before insert */
+    char cpr[DFDG_CPR_LEN];    /* current CPR number */
+    char (*previous)[DFDG_CPR_LEN]; /* nprevious earlier CPR numbers */
+    size_t nprevious;
+    int32_t birthdate;
+    char sex[2];               /* "M" or "F" */
+    char status[16];           /* "active", "dead", "emigrated", ... */
+    char first[64];
+    char middle[64];           /* "" when none */
+    char last[64];
+    struct dfdg_address *addresses; /* naddresses, oldest first */
+    size_t naddresses;
+    struct dfdg_period *protection; /* nprotection address-protection periods */
+    size_t nprotection;
+    int32_t *children; /* nchildren birth dates */
+    size_t nchildren;
+};
+/* Frees the arrays inside p (not p itself). Accepts NULL. */
+void dfdg_person_cleanup(struct dfdg_person *p);
+
+/*
+ * Inserts a person, or replaces the master data of the person that any of p's CPR numbers
+ * (current or previous) already resolves to; every number then resolves to that person.
+ * p->person_id is set. DFDG_CONFLICT when p's numbers resolve to two different persons.
+ */
+dfdg_err dfdg_store_person_put(struct dfdg_store *s, struct dfdg_person *p,
+                               struct dfdg_errinfo *ei);
+/* Resolves any CPR number the person has had. DFDG_NOT_FOUND when unknown. */
+dfdg_err dfdg_store_person_resolve(struct dfdg_store *s, const char *cpr,
+                                   int64_t *person_id /* OUT */);
+/* Loads master data. Caller cleans up *out with dfdg_person_cleanup. DFDG_NOT_FOUND. */
+dfdg_err dfdg_store_person_get(struct dfdg_store *s, int64_t person_id,
+                               struct dfdg_person *out /* OUT */);
+/* Kommune of residence on day; DFDG_NOT_FOUND when the person had no address then. */
+dfdg_err dfdg_store_residence_on(struct dfdg_store *s, int64_t person_id, int32_t day,
+                                 char kommunekode[4] /* OUT */);
+/* Whether an address-protection period covers day. */
+dfdg_err dfdg_store_is_protected_on(struct dfdg_store *s, int64_t person_id, int32_t day,
+                                    bool *out /* OUT */);
+/*
+ * Whether the person is a member of a-kasse org akasse_id on day: a current (not superseded,
+ * not cancelled) akasse-membership record reported by that org whose valid period covers day.
+ */
+dfdg_err dfdg_store_is_member_on(struct dfdg_store *s, int64_t person_id, const char *akasse_id,
+                                 int32_t day, bool *out /* OUT */);
+
+/* --- records ------------------------------------------------------------------------------ */
+
+enum dfdg_record_kind {
+    DFDG_RECORD_ORIGINAL = 0,     /* a first report */
+    DFDG_RECORD_CORRECTION = 1,   /* supersedes target_id */
+    DFDG_RECORD_CANCELLATION = 2, /* withdraws target_id */
+};
+
+struct dfdg_record {
+    int64_t seq;             /* store-internal order of insertion (set by insert) */
+    char id[DFDG_UUID_LEN];  /* UUIDv7 */
+    char type[48];           /* catalog code */
+    int64_t person_id;       /* subject person, or 0 for a company subject */
+    char cvr[DFDG_CVR_LEN];  /* subject company, or "" */
+    char reporter[64];       /* org id */
+    char source_ref[129];    /* the reporter's idempotency key */
+    int32_t valid_from;      /* day number */
+    int32_t valid_to;        /* day number or DFDG_DATE_NONE */
+    int64_t recorded_at;     /* transaction time, microseconds */
+    enum dfdg_record_kind kind;
+    char target_id[DFDG_UUID_LEN]; /* corrected/cancelled record, or "" */
+    uint8_t content_hash[32];      /* SHA-256 of the canonical request content */
+    char *data;                    /* canonical JSON of data ("{}" for cancellations); owned */
+    char *reason;                  /* cancellation reason or NULL; owned */
+};
+/* Frees data and reason. Accepts NULL. */
+void dfdg_record_cleanup(struct dfdg_record *r);
+
+/*
+ * Inserts a record as given (id, recorded_at and content_hash are set by the caller). Sets
+ * r->seq. DFDG_CONFLICT when (reporter, source_ref) or id exists. Must be in a transaction.
+ */
+dfdg_err dfdg_store_record_insert(struct dfdg_store *s, struct dfdg_record *r);
+/* Looks a record up by id / by (reporter, source_ref). DFDG_NOT_FOUND. Caller cleans up. */
+dfdg_err dfdg_store_record_get(struct dfdg_store *s, const char *id,
+                               struct dfdg_record *out /* OUT */);
+dfdg_err dfdg_store_record_by_source(struct dfdg_store *s, const char *reporter,
+                                     const char *source_ref, struct dfdg_record *out /* OUT */);
+/*
+ * The record that superseded or withdrew id, as known at as_of (microseconds; INT64_MAX for
+ * now). DFDG_NOT_FOUND when id is still current at as_of.
+ */
+dfdg_err dfdg_store_record_successor(struct dfdg_store *s, const char *id, int64_t as_of,
+                                     struct dfdg_record *out /* OUT */);
+/* The largest recorded_at in the store (0 when empty): the writer keeps time increasing. */
+dfdg_err dfdg_store_last_recorded_at(struct dfdg_store *s, int64_t *out /* OUT */);
+
+struct dfdg_record_query {
+    int64_t person_id; /* required */
+    const char *type;  /* NULL = all types */
+    int32_t valid_on;  /* DFDG_DATE_NONE = any; else valid_from <= valid_on <= valid_to */
+    int64_t as_of;     /* transaction time; INT64_MAX = now */
+    size_t limit;      /* 0 = no limit */
+};
+/*
+ * Calls cb for each record of the person that was current as known at q->as_of: recorded at
+ * or before as_of, not a cancellation, and not superseded or withdrawn by a record recorded at
+ * or before as_of. Newest valid_from first, then newest recorded_at. The record passed to cb
+ * is borrowed for the call. cb returns false to stop.
+ */
+typedef bool (*dfdg_record_cb)(const struct dfdg_record *r, void *ctx);
+dfdg_err dfdg_store_records_query(struct dfdg_store *s, const struct dfdg_record_query *q,
+                                  dfdg_record_cb cb, void *ctx);
+
+/* Counts (for tests, seed progress and /metrics). */
+dfdg_err dfdg_store_count_records(struct dfdg_store *s, int64_t *out /* OUT */);
+dfdg_err dfdg_store_count_persons(struct dfdg_store *s, int64_t *out /* OUT */);
+
+#endif
