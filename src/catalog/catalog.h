@@ -130,8 +130,8 @@ struct dfdg_verrors {
     } e[DFDG_VERR_MAX];
 };
 /* Appends an error (dropped silently past DFDG_VERR_MAX). */
-void dfdg_verrors_add(struct dfdg_verrors *ve, const char *field, const char *code,
-                      const char *fmt, ...) DFDG_PRINTF(4, 5);
+void dfdg_verrors_add(struct dfdg_verrors *ve, const char *field, const char *code, const char *fmt,
+                      ...) DFDG_PRINTF(4, 5);
 
 /* An incoming record envelope after validation; pointers borrow from the parsed body. */
 struct dfdg_record_in {
