@@ -43,6 +43,11 @@ enum dfdg_store_mode {
 dfdg_err dfdg_store_open(const char *uri, enum dfdg_store_mode mode,
                          struct dfdg_store **out /* OUT */, struct dfdg_errinfo *ei);
 void dfdg_store_close(struct dfdg_store *s);
+/*
+ * Detail of the last failed operation on s (for logs; never holds a CPR number), or "".
+ * Borrowed until the next call on s. Accepts NULL.
+ */
+const char *dfdg_store_last_error(const struct dfdg_store *s);
 /* The schema version this binary writes, and the one found in the store. */
 int dfdg_store_schema_version(void);
 
@@ -50,7 +55,10 @@ int dfdg_store_schema_version(void);
 dfdg_err dfdg_store_begin(struct dfdg_store *s);
 dfdg_err dfdg_store_commit(struct dfdg_store *s);
 dfdg_err dfdg_store_rollback(struct dfdg_store *s);
-/* A named savepoint inside a transaction (name: [a-z0-9_]+). */
+/*
+ * A named savepoint inside a transaction (name: [a-z0-9_]+, DFDG_INVAL otherwise). As in SQL,
+ * rollback_to undoes the work done since the savepoint and leaves it open: release it after.
+ */
 dfdg_err dfdg_store_savepoint(struct dfdg_store *s, const char *name);
 dfdg_err dfdg_store_release(struct dfdg_store *s, const char *name);
 dfdg_err dfdg_store_rollback_to(struct dfdg_store *s, const char *name);
@@ -75,6 +83,16 @@ dfdg_err dfdg_store_org_get(struct dfdg_store *s, const char *id, struct dfdg_or
 dfdg_err dfdg_store_issuer_put(struct dfdg_store *s, const char *iss, const uint8_t pk[32]);
 dfdg_err dfdg_store_issuer_get(struct dfdg_store *s, const char *iss, uint8_t pk[32] /* OUT */);
 
+struct dfdg_issuer {
+    char iss[64];           /* issuer name (the token's iss claim) */
+    uint8_t public_key[32]; /* Ed25519 public key */
+};
+/* Every org / every issuer, in any order. Caller frees *out with free(). */
+dfdg_err dfdg_store_org_list(struct dfdg_store *s, struct dfdg_org **out /* OUT */,
+                             size_t *n /* OUT */);
+dfdg_err dfdg_store_issuer_list(struct dfdg_store *s, struct dfdg_issuer **out /* OUT */,
+                                size_t *n /* OUT */);
+
 /* --- persons ------------------------------------------------------------------------------ */
 
 struct dfdg_address {
@@ -93,15 +111,15 @@ struct dfdg_period {
 };
 
 struct dfdg_person {
-    int64_t person_id;         /* internal id; 0 before insert */
-    char cpr[DFDG_CPR_LEN];    /* current CPR number */
+    int64_t person_id;              /* internal id; 0 before insert */
+    char cpr[DFDG_CPR_LEN];         /* current CPR number */
     char (*previous)[DFDG_CPR_LEN]; /* nprevious earlier CPR numbers */
     size_t nprevious;
     int32_t birthdate;
-    char sex[2];               /* "M" or "F" */
-    char status[16];           /* "active", "dead", "emigrated", ... */
+    char sex[2];     /* "M" or "F" */
+    char status[16]; /* "active", "dead", "emigrated", ... */
     char first[64];
-    char middle[64];           /* "" when none */
+    char middle[64]; /* "" when none */
     char last[64];
     struct dfdg_address *addresses; /* naddresses, oldest first */
     size_t naddresses;
@@ -148,16 +166,17 @@ enum dfdg_record_kind {
 };
 
 struct dfdg_record {
-    int64_t seq;             /* store-internal order of insertion (set by insert) */
-    char id[DFDG_UUID_LEN];  /* UUIDv7 */
-    char type[48];           /* catalog code */
-    int64_t person_id;       /* subject person, or 0 for a company subject */
-    char cvr[DFDG_CVR_LEN];  /* subject company, or "" */
-    char reporter[64];       /* org id */
-    char source_ref[129];    /* the reporter's idempotency key */
-    int32_t valid_from;      /* day number */
-    int32_t valid_to;        /* day number or DFDG_DATE_NONE */
-    int64_t recorded_at;     /* transaction time, microseconds */
+    int64_t seq;            /* store-internal order of insertion (set by insert) */
+    char id[DFDG_UUID_LEN]; /* UUIDv7 */
+    char type[48];          /* catalog code */
+    int64_t person_id;      /* subject person, or 0 for a company subject */
+    char cvr[DFDG_CVR_LEN]; /* subject company, or "" */
+    char reporter[64];      /* org id */
+    char owner[64];         /* reporter of the chain's original ("" on insert = reporter) */
+    char source_ref[129];   /* the reporter's idempotency key */
+    int32_t valid_from;     /* day number */
+    int32_t valid_to;       /* day number or DFDG_DATE_NONE */
+    int64_t recorded_at;    /* transaction time, microseconds */
     enum dfdg_record_kind kind;
     char target_id[DFDG_UUID_LEN]; /* corrected/cancelled record, or "" */
     uint8_t content_hash[32];      /* SHA-256 of the canonical request content */

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * schema_sqlite.h: the SQLite schema as a list of migrations, private to sqlite.c. Migration i
+ * (0-based) brings a store from schema version i to i+1; sqlite.c applies the missing ones in
+ * one transaction at open and records the result in schema_version. A migration, once
+ * released, is never edited: change the schema by appending a new one (and bump
+ * DFDG_STORE_SCHEMA_VERSION in store_int.h).
+ *
+ * Conventions: dates are day numbers since 1970-01-01 (INTEGER), times are microseconds since
+ * the epoch (INTEGER); an open end (valid_to absent) is NULL.
+ */
+#ifndef DFDG_STORE_SCHEMA_SQLITE_H
+#define DFDG_STORE_SCHEMA_SQLITE_H
+
+static const char *const dfdg_sqlite_migrations[] = {
+    /* v0 -> v1: the initial schema. */
+    "CREATE TABLE meta(\n"
+    "  key TEXT PRIMARY KEY,\n"
+    "  value BLOB NOT NULL\n"
+    ");\n"
+    "CREATE TABLE org(\n"
+    "  org_id TEXT PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE issuer(\n"
+    "  iss TEXT PRIMARY KEY,\n"
+    "  public_key BLOB NOT NULL CHECK(length(public_key) = 32)\n"
+    ");\n"
+    /* Master data from CPR: replaceable as a whole per person (a CPR import line). */
+    "CREATE TABLE person(\n"
+    "  person_id INTEGER PRIMARY KEY,\n"
+    "  cpr TEXT NOT NULL UNIQUE,\n" /* the current number */
+    "  birthdate INTEGER,\n"
+    "  sex TEXT,\n"
+    "  status TEXT,\n"
+    "  first_name TEXT,\n"
+    "  middle_name TEXT,\n"
+    "  last_name TEXT,\n"
+    "  updated_at INTEGER\n"
+    ");\n"
+    /* Every number a person has had, current and previous, resolves to the person. */
+    "CREATE TABLE person_cpr(\n"
+    "  cpr TEXT PRIMARY KEY,\n"
+    "  person_id INTEGER NOT NULL REFERENCES person\n"
+    ");\n"
+    "CREATE INDEX person_cpr_person ON person_cpr(person_id);\n"
+    "CREATE TABLE person_address(\n"
+    "  person_id INTEGER NOT NULL REFERENCES person,\n"
+    "  kommunekode TEXT NOT NULL,\n"
+    "  road TEXT,\n"
+    "  house TEXT,\n"
+    "  postcode TEXT,\n"
+    "  city TEXT,\n"
+    "  valid_from INTEGER NOT NULL,\n"
+    "  valid_to INTEGER NULL\n" /* exclusive: the day the person moved away */
+    ");\n"
+    "CREATE INDEX person_address_person ON person_address(person_id, valid_from);\n"
+    "CREATE TABLE person_protection(\n"
+    "  person_id INTEGER NOT NULL REFERENCES person,\n"
+    "  valid_from INTEGER NOT NULL,\n"
+    "  valid_to INTEGER NULL\n" /* exclusive */
+    ");\n"
+    "CREATE INDEX person_protection_person ON person_protection(person_id, valid_from);\n"
+    "CREATE TABLE person_child(\n"
+    "  person_id INTEGER NOT NULL REFERENCES person,\n"
+    "  birthdate INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX person_child_person ON person_child(person_id);\n"
+    /*
+     * Records: append-only and bitemporal. valid_to is inclusive (NULL = open); recorded_at is
+     * the transaction time. A correction (kind 1) or cancellation (kind 2) names the record it
+     * supersedes or withdraws in target_id; an original (kind 0) has none.
+     */
+    "CREATE TABLE record(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  id TEXT NOT NULL UNIQUE,\n"
+    "  type TEXT NOT NULL,\n"
+    "  person_id INTEGER NULL REFERENCES person,\n"
+    "  cvr TEXT NULL,\n"
+    "  reporter TEXT NOT NULL,\n"
+    /* The reporter of the chain's original: it may correct and cancel the chain, and an
+     * akasse-membership chain is that a-kasse's membership whoever corrected it. */
+    "  owner TEXT NOT NULL,\n"
+    "  source_ref TEXT NOT NULL,\n"
+    "  valid_from INTEGER NOT NULL,\n"
+    "  valid_to INTEGER NULL,\n"
+    "  recorded_at INTEGER NOT NULL,\n"
+    /* BETWEEN, not IN (0, 1, 2): SQLite builds an ephemeral table for IN on every insert. */
+    "  kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 2),\n"
+    "  target_id TEXT NULL,\n"
+    "  content_hash BLOB NOT NULL CHECK(length(content_hash) = 32),\n"
+    "  data TEXT NOT NULL,\n"
+    "  reason TEXT NULL,\n"
+    "  UNIQUE(reporter, source_ref),\n"
+    "  CHECK((kind = 0) = (target_id IS NULL))\n"
+    ");\n"
+    /* A person's records by type and valid time (reads, access checks). */
+    "CREATE INDEX record_person_type ON record(person_id, type, valid_from);\n"
+    /* "Has this record been superseded as known at T?" */
+    "CREATE INDEX record_target ON record(target_id, recorded_at) WHERE target_id IS NOT NULL;\n"
+    /* Statistics scans: records of a type valid in a period (DESIGN section 8). */
+    "CREATE INDEX record_type_valid ON record(type, valid_from);\n"
+    /* Records are never updated in place. */
+    "CREATE TRIGGER record_no_update BEFORE UPDATE ON record\n"
+    "BEGIN SELECT RAISE(ABORT, 'records are append-only: no update'); END;\n"
+    /*
+     * Records are never deleted in place either. The retention feature (records past their
+     * type's retention_years) will drop this trigger in a migration of its own.
+     */
+    "CREATE TRIGGER record_no_delete BEFORE DELETE ON record\n"
+    "BEGIN SELECT RAISE(ABORT, 'records are append-only: no delete'); END;\n",
+};
+
+#endif

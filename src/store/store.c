@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.c: the public storage functions of store.h. dfdg_store_open picks the backend from the
+ * URI ("sqlite:PATH" or a plain PATH for SQLite, "postgres:..." / "postgresql://..." for
+ * PostgreSQL, which is not built yet); every other function checks the arguments all backends
+ * share and dispatches through the handle's vtable (store_int.h).
+ *
+ * Invariants:
+ *   1. A backend is only called with a non-NULL handle and non-NULL required pointers.
+ *   2. Savepoint names reaching a backend match [a-z0-9_]{1,63}, so backends may paste them
+ *      into SQL text.
+ *   3. Every failure leaves a detail in s->errmsg (dfdg_store_last_error); success clears it.
+ */
+#include "core/dfdg.h"
+
+#include <stdarg.h>
+
+#include "store/store_int.h"
+
+#define SAVEPOINT_NAME_MAX 63
+
+dfdg_err
+dfdg_store_set_error(struct dfdg_store *s, dfdg_err rc, const char *fmt, ...)
+{
+    if (s != NULL && fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+dfdg_err
+dfdg_store_open(const char *uri, enum dfdg_store_mode mode, struct dfdg_store **out /* OUT */,
+                struct dfdg_errinfo *ei)
+{
+    if (out == NULL)
+        return dfdg_errinfo_set(ei, DFDG_INVAL, "store: no place for the handle");
+    *out = NULL;
+    if (uri == NULL || uri[0] == '\0')
+        return dfdg_errinfo_set(ei, DFDG_INVAL, "store: empty database location");
+    if (mode != DFDG_STORE_OPEN && mode != DFDG_STORE_CREATE)
+        return dfdg_errinfo_set(ei, DFDG_INVAL, "store: unknown open mode");
+    if (has_prefix(uri, "postgres:") || has_prefix(uri, "postgresql:"))
+        return dfdg_errinfo_set(ei, DFDG_CONFIG,
+                                "store: the PostgreSQL backend is not built into this dfdg");
+    const char *path = uri;
+    if (has_prefix(uri, "sqlite:"))
+        path = uri + strlen("sqlite:");
+    if (path[0] == '\0')
+        return dfdg_errinfo_set(ei, DFDG_INVAL, "store: empty SQLite path");
+    return dfdg_store_sqlite_open(path, mode, out, ei);
+}
+
+void
+dfdg_store_close(struct dfdg_store *s)
+{
+    if (s == NULL)
+        return;
+    s->vt->close(s);
+}
+
+int
+dfdg_store_schema_version(void)
+{
+    return DFDG_STORE_SCHEMA_VERSION;
+}
+
+const char *
+dfdg_store_last_error(const struct dfdg_store *s)
+{
+    return s == NULL ? "" : s->errmsg;
+}
+
+/* Clears the last error before an operation and records a generic one if the backend did not. */
+static dfdg_err
+done(struct dfdg_store *s, dfdg_err rc)
+{
+    if (rc != DFDG_OK && s->errmsg[0] == '\0')
+        dfdg_store_set_error(s, rc, "%s", dfdg_err_message(rc));
+    return rc;
+}
+
+static dfdg_err
+start(struct dfdg_store *s)
+{
+    if (s == NULL)
+        return DFDG_INVAL;
+    s->errmsg[0] = '\0';
+    return DFDG_OK;
+}
+
+static dfdg_err
+bad_arg(struct dfdg_store *s, const char *what)
+{
+    return dfdg_store_set_error(s, DFDG_INVAL, "store: %s", what);
+}
+
+/* --- transactions ------------------------------------------------------------------------- */
+
+dfdg_err
+dfdg_store_begin(struct dfdg_store *s)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    return done(s, s->vt->begin(s));
+}
+
+dfdg_err
+dfdg_store_commit(struct dfdg_store *s)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    return done(s, s->vt->commit(s));
+}
+
+dfdg_err
+dfdg_store_rollback(struct dfdg_store *s)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    return done(s, s->vt->rollback(s));
+}
+
+static bool
+savepoint_name_is_valid(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return false;
+    size_t n = 0;
+    for (const char *c = name; *c != '\0'; c++, n++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+        if (!ok || n >= SAVEPOINT_NAME_MAX)
+            return false;
+    }
+    return true;
+}
+
+dfdg_err
+dfdg_store_savepoint(struct dfdg_store *s, const char *name)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (!savepoint_name_is_valid(name))
+        return bad_arg(s, "savepoint name must match [a-z0-9_]+ (at most 63 characters)");
+    return done(s, s->vt->savepoint(s, name));
+}
+
+dfdg_err
+dfdg_store_release(struct dfdg_store *s, const char *name)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (!savepoint_name_is_valid(name))
+        return bad_arg(s, "savepoint name must match [a-z0-9_]+ (at most 63 characters)");
+    return done(s, s->vt->release(s, name));
+}
+
+dfdg_err
+dfdg_store_rollback_to(struct dfdg_store *s, const char *name)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (!savepoint_name_is_valid(name))
+        return bad_arg(s, "savepoint name must match [a-z0-9_]+ (at most 63 characters)");
+    return done(s, s->vt->rollback_to(s, name));
+}
+
+/* --- meta, orgs, issuers ------------------------------------------------------------------ */
+
+dfdg_err
+dfdg_store_meta_put(struct dfdg_store *s, const char *key, const void *val, size_t len)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (key == NULL || key[0] == '\0' || (val == NULL && len != 0))
+        return bad_arg(s, "meta_put needs a key and a value");
+    return done(s, s->vt->meta_put(s, key, val, len));
+}
+
+dfdg_err
+dfdg_store_meta_get(struct dfdg_store *s, const char *key, void *buf, size_t *len)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (key == NULL || key[0] == '\0' || len == NULL || (buf == NULL && *len != 0))
+        return bad_arg(s, "meta_get needs a key, a buffer and its size");
+    return done(s, s->vt->meta_get(s, key, buf, len));
+}
+
+dfdg_err
+dfdg_store_org_put(struct dfdg_store *s, const struct dfdg_org *org)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (org == NULL || org->id[0] == '\0' || memchr(org->id, '\0', sizeof org->id) == NULL ||
+        memchr(org->kind, '\0', sizeof org->kind) == NULL ||
+        memchr(org->name, '\0', sizeof org->name) == NULL)
+        return bad_arg(s, "org_put needs an org with an id and terminated strings");
+    return done(s, s->vt->org_put(s, org));
+}
+
+dfdg_err
+dfdg_store_org_get(struct dfdg_store *s, const char *id, struct dfdg_org *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (id == NULL || out == NULL)
+        return bad_arg(s, "org_get needs an id and an output");
+    return done(s, s->vt->org_get(s, id, out));
+}
+
+dfdg_err
+dfdg_store_issuer_put(struct dfdg_store *s, const char *iss, const uint8_t pk[32])
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (iss == NULL || iss[0] == '\0' || pk == NULL ||
+        strlen(iss) >= sizeof((struct dfdg_issuer *)NULL)->iss)
+        return bad_arg(s, "issuer_put needs a name (at most 63 bytes) and a key");
+    return done(s, s->vt->issuer_put(s, iss, pk));
+}
+
+dfdg_err
+dfdg_store_issuer_get(struct dfdg_store *s, const char *iss, uint8_t pk[32] /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (iss == NULL || pk == NULL)
+        return bad_arg(s, "issuer_get needs a name and an output");
+    return done(s, s->vt->issuer_get(s, iss, pk));
+}
+
+dfdg_err
+dfdg_store_org_list(struct dfdg_store *s, struct dfdg_org **out /* OUT */, size_t *n /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL || n == NULL)
+        return bad_arg(s, "org_list needs outputs");
+    *out = NULL;
+    *n = 0;
+    return done(s, s->vt->org_list(s, out, n));
+}
+
+dfdg_err
+dfdg_store_issuer_list(struct dfdg_store *s, struct dfdg_issuer **out /* OUT */,
+                       size_t *n /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL || n == NULL)
+        return bad_arg(s, "issuer_list needs outputs");
+    *out = NULL;
+    *n = 0;
+    return done(s, s->vt->issuer_list(s, out, n));
+}
+
+/* --- persons ------------------------------------------------------------------------------ */
+
+void
+dfdg_person_cleanup(struct dfdg_person *p)
+{
+    if (p == NULL)
+        return;
+    free(p->previous);
+    free(p->addresses);
+    free(p->protection);
+    free(p->children);
+    p->previous = NULL;
+    p->nprevious = 0;
+    p->addresses = NULL;
+    p->naddresses = 0;
+    p->protection = NULL;
+    p->nprotection = 0;
+    p->children = NULL;
+    p->nchildren = 0;
+}
+
+dfdg_err
+dfdg_store_person_put(struct dfdg_store *s, struct dfdg_person *p, struct dfdg_errinfo *ei)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return dfdg_errinfo_set(ei, rc, "store: no handle");
+    if (p == NULL) {
+        bad_arg(s, "person_put needs a person");
+        return dfdg_errinfo_set(ei, DFDG_INVAL, "%s", s->errmsg);
+    }
+    rc = done(s, s->vt->person_put(s, p));
+    if (rc != DFDG_OK)
+        dfdg_errinfo_set(ei, rc, "%s", s->errmsg);
+    return rc;
+}
+
+dfdg_err
+dfdg_store_person_resolve(struct dfdg_store *s, const char *cpr, int64_t *person_id /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (cpr == NULL || person_id == NULL)
+        return bad_arg(s, "person_resolve needs a number and an output");
+    return done(s, s->vt->person_resolve(s, cpr, person_id));
+}
+
+dfdg_err
+dfdg_store_person_get(struct dfdg_store *s, int64_t person_id, struct dfdg_person *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "person_get needs an output");
+    return done(s, s->vt->person_get(s, person_id, out));
+}
+
+dfdg_err
+dfdg_store_residence_on(struct dfdg_store *s, int64_t person_id, int32_t day,
+                        char kommunekode[4] /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (kommunekode == NULL)
+        return bad_arg(s, "residence_on needs an output");
+    return done(s, s->vt->residence_on(s, person_id, day, kommunekode));
+}
+
+dfdg_err
+dfdg_store_is_protected_on(struct dfdg_store *s, int64_t person_id, int32_t day,
+                           bool *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "is_protected_on needs an output");
+    return done(s, s->vt->is_protected_on(s, person_id, day, out));
+}
+
+dfdg_err
+dfdg_store_is_member_on(struct dfdg_store *s, int64_t person_id, const char *akasse_id, int32_t day,
+                        bool *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (akasse_id == NULL || out == NULL)
+        return bad_arg(s, "is_member_on needs an a-kasse and an output");
+    return done(s, s->vt->is_member_on(s, person_id, akasse_id, day, out));
+}
+
+/* --- records ------------------------------------------------------------------------------ */
+
+void
+dfdg_record_cleanup(struct dfdg_record *r)
+{
+    if (r == NULL)
+        return;
+    free(r->data);
+    free(r->reason);
+    r->data = NULL;
+    r->reason = NULL;
+}
+
+dfdg_err
+dfdg_store_record_insert(struct dfdg_store *s, struct dfdg_record *r)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (r == NULL)
+        return bad_arg(s, "record_insert needs a record");
+    return done(s, s->vt->record_insert(s, r));
+}
+
+dfdg_err
+dfdg_store_record_get(struct dfdg_store *s, const char *id, struct dfdg_record *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (id == NULL || out == NULL)
+        return bad_arg(s, "record_get needs an id and an output");
+    return done(s, s->vt->record_get(s, id, out));
+}
+
+dfdg_err
+dfdg_store_record_by_source(struct dfdg_store *s, const char *reporter, const char *source_ref,
+                            struct dfdg_record *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (reporter == NULL || source_ref == NULL || out == NULL)
+        return bad_arg(s, "record_by_source needs a reporter, a source_ref and an output");
+    return done(s, s->vt->record_by_source(s, reporter, source_ref, out));
+}
+
+dfdg_err
+dfdg_store_record_successor(struct dfdg_store *s, const char *id, int64_t as_of,
+                            struct dfdg_record *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (id == NULL || out == NULL)
+        return bad_arg(s, "record_successor needs an id and an output");
+    return done(s, s->vt->record_successor(s, id, as_of, out));
+}
+
+dfdg_err
+dfdg_store_last_recorded_at(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "last_recorded_at needs an output");
+    return done(s, s->vt->last_recorded_at(s, out));
+}
+
+dfdg_err
+dfdg_store_records_query(struct dfdg_store *s, const struct dfdg_record_query *q, dfdg_record_cb cb,
+                         void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (q == NULL || cb == NULL)
+        return bad_arg(s, "records_query needs a query and a callback");
+    return done(s, s->vt->records_query(s, q, cb, ctx));
+}
+
+dfdg_err
+dfdg_store_count_records(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "count_records needs an output");
+    return done(s, s->vt->count_records(s, out));
+}
+
+dfdg_err
+dfdg_store_count_persons(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "count_persons needs an output");
+    return done(s, s->vt->count_persons(s, out));
+}

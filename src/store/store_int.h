@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_int.h: private to src/store. The backend vtable (one function pointer per operation of
+ * store.h) and the base struct every backend embeds first, so a struct dfdg_store * can be cast
+ * to the backend's own struct (SQLite's btree.h / btreeInt.h split). store.c validates the
+ * arguments common to every backend (NULL handles and strings, savepoint names) and dispatches;
+ * the backends translate their library's result codes into dfdg_err where they first appear.
+ */
+#ifndef DFDG_STORE_STORE_INT_H
+#define DFDG_STORE_STORE_INT_H
+
+#include "store/store.h"
+
+/*
+ * The schema version this binary writes. Every backend has exactly this many migrations, with
+ * the same meaning per step, so a version number names one schema whatever the backend.
+ */
+#define DFDG_STORE_SCHEMA_VERSION 1
+
+struct dfdg_store_vt {
+    const char *name; /* "sqlite", "postgres" */
+    void (*close)(struct dfdg_store *s);
+
+    dfdg_err (*begin)(struct dfdg_store *s);
+    dfdg_err (*commit)(struct dfdg_store *s);
+    dfdg_err (*rollback)(struct dfdg_store *s);
+    dfdg_err (*savepoint)(struct dfdg_store *s, const char *name);
+    dfdg_err (*release)(struct dfdg_store *s, const char *name);
+    dfdg_err (*rollback_to)(struct dfdg_store *s, const char *name);
+
+    dfdg_err (*meta_put)(struct dfdg_store *s, const char *key, const void *val, size_t len);
+    dfdg_err (*meta_get)(struct dfdg_store *s, const char *key, void *buf, size_t *len);
+    dfdg_err (*org_put)(struct dfdg_store *s, const struct dfdg_org *org);
+    dfdg_err (*org_get)(struct dfdg_store *s, const char *id, struct dfdg_org *out);
+    dfdg_err (*issuer_put)(struct dfdg_store *s, const char *iss, const uint8_t pk[32]);
+    dfdg_err (*issuer_get)(struct dfdg_store *s, const char *iss, uint8_t pk[32]);
+    dfdg_err (*org_list)(struct dfdg_store *s, struct dfdg_org **out, size_t *n);
+    dfdg_err (*issuer_list)(struct dfdg_store *s, struct dfdg_issuer **out, size_t *n);
+
+    /* Failure detail goes to s->errmsg; store.c copies it into the caller's errinfo. */
+    dfdg_err (*person_put)(struct dfdg_store *s, struct dfdg_person *p);
+    dfdg_err (*person_resolve)(struct dfdg_store *s, const char *cpr, int64_t *person_id);
+    dfdg_err (*person_get)(struct dfdg_store *s, int64_t person_id, struct dfdg_person *out);
+    dfdg_err (*residence_on)(struct dfdg_store *s, int64_t person_id, int32_t day,
+                             char kommunekode[4]);
+    dfdg_err (*is_protected_on)(struct dfdg_store *s, int64_t person_id, int32_t day, bool *out);
+    dfdg_err (*is_member_on)(struct dfdg_store *s, int64_t person_id, const char *akasse_id,
+                             int32_t day, bool *out);
+
+    dfdg_err (*record_insert)(struct dfdg_store *s, struct dfdg_record *r);
+    dfdg_err (*record_get)(struct dfdg_store *s, const char *id, struct dfdg_record *out);
+    dfdg_err (*record_by_source)(struct dfdg_store *s, const char *reporter, const char *source_ref,
+                                 struct dfdg_record *out);
+    dfdg_err (*record_successor)(struct dfdg_store *s, const char *id, int64_t as_of,
+                                 struct dfdg_record *out);
+    dfdg_err (*last_recorded_at)(struct dfdg_store *s, int64_t *out);
+    dfdg_err (*records_query)(struct dfdg_store *s, const struct dfdg_record_query *q,
+                              dfdg_record_cb cb, void *ctx);
+    dfdg_err (*count_records)(struct dfdg_store *s, int64_t *out);
+    dfdg_err (*count_persons)(struct dfdg_store *s, int64_t *out);
+};
+
+/* The part of every backend's handle that store.c sees; embedded first. */
+struct dfdg_store {
+    const struct dfdg_store_vt *vt; /* the backend's operations */
+    char errmsg[256];               /* detail of the last failed operation, or "" */
+};
+
+/* Records msg (printf-style) as the handle's last error detail and returns rc. */
+dfdg_err dfdg_store_set_error(struct dfdg_store *s, dfdg_err rc, const char *fmt, ...)
+    DFDG_PRINTF(3, 4);
+
+/* Backend constructors, called by dfdg_store_open with the URI's scheme stripped. */
+dfdg_err dfdg_store_sqlite_open(const char *path, enum dfdg_store_mode mode,
+                                struct dfdg_store **out /* OUT */, struct dfdg_errinfo *ei);
+
+#endif

@@ -1,0 +1,1349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_store.c: the store conformance suite (store.h). Every test takes a fresh store from a
+ * backend's setup function, which hands out a URI; the same tests are meant to run against
+ * PostgreSQL once that backend exists (add a struct backend and a group for it). Only the
+ * checks that need raw SQL (the append-only triggers, the schema version row) go through
+ * backend-specific helpers; they are skipped where a backend has none.
+ *
+ * Covered: create/open/conflict/missing, migrations on reopen and a too-new schema, meta,
+ * orgs, issuers, persons (round trip, replace, CPR change, numbers of two persons),
+ * residence and address protection at period boundaries, record insert/get/by_source,
+ * idempotency conflicts, correction chains and cancellations as of a transaction time,
+ * valid_on and type filters, append-only triggers, a-kasse membership, rollback and
+ * savepoints, and a throughput figure (printed, not asserted).
+ */
+#include "core/dfdg.h"
+#include "store/store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#ifndef DFDG_TEST_TMP
+#define DFDG_TEST_TMP "/tmp"
+#endif
+
+/* --- backends and fixtures ---------------------------------------------------------------- */
+
+struct backend {
+    const char *name;
+    /* Writes the URI of a store that does not exist yet into uri. */
+    void (*fresh_uri)(char *uri, size_t n);
+    /* Removes whatever the URI names. */
+    void (*destroy)(const char *uri);
+    /* Runs SQL directly against the store; NULL when the backend has no raw access. */
+    int (*raw_exec)(const char *uri, const char *sql, char *err, size_t nerr);
+    /* Runs a query for one integer; 0 on success. NULL with raw_exec. */
+    int (*raw_int64)(const char *uri, const char *sql, int64_t *out);
+};
+
+struct fixture {
+    const struct backend *be; /* the backend under test */
+    char uri[512];            /* the store's URI */
+    struct dfdg_store *s;     /* open handle */
+};
+
+static const char *
+sqlite_path(const char *uri)
+{
+    return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
+}
+
+static void
+sqlite_fresh_uri(char *uri, size_t n)
+{
+    static unsigned counter;
+    snprintf(uri, n, "sqlite:%s/store_%ld_%u.db", DFDG_TEST_TMP, (long)getpid(), counter++);
+    char side[600];
+    const char *path = sqlite_path(uri);
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+static void
+sqlite_destroy(const char *uri)
+{
+    char side[600];
+    const char *path = sqlite_path(uri);
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+/* Opens the store file with the SQLite library itself, as a tamperer or a DBA would. */
+static int
+sqlite_raw_exec(const char *uri, const char *sql, char *err, size_t nerr)
+{
+    sqlite3 *db = NULL;
+    int src = sqlite3_open_v2(sqlite_path(uri), &db, SQLITE_OPEN_READWRITE, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        char *msg = NULL;
+        src = sqlite3_exec(db, sql, NULL, NULL, &msg);
+        if (err != NULL)
+            snprintf(err, nerr, "%s", msg != NULL ? msg : "");
+        sqlite3_free(msg);
+    }
+    sqlite3_close(db);
+    return src;
+}
+
+/* Runs a query returning one integer directly against the store file. */
+static int
+sqlite_raw_int64(const char *uri, const char *sql, int64_t *out)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_open_v2(sqlite_path(uri), &db, SQLITE_OPEN_READWRITE, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            src = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return src;
+}
+
+static const struct backend sqlite_backend = {
+    .name = "sqlite",
+    .fresh_uri = sqlite_fresh_uri,
+    .destroy = sqlite_destroy,
+    .raw_exec = sqlite_raw_exec,
+    .raw_int64 = sqlite_raw_int64,
+};
+
+static int
+setup_backend(void **state, const struct backend *be)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->be = be;
+    be->fresh_uri(f->uri, sizeof f->uri);
+    struct dfdg_errinfo ei = {{0}, {0}};
+    if (dfdg_store_open(f->uri, DFDG_STORE_CREATE, &f->s, &ei) != DFDG_OK) {
+        fprintf(stderr, "setup: %s\n", ei.msg);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+setup_sqlite(void **state)
+{
+    return setup_backend(state, &sqlite_backend);
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    dfdg_store_close(f->s);
+    f->be->destroy(f->uri);
+    free(f);
+    return 0;
+}
+
+/* Closes and reopens the fixture's store. */
+static void
+reopen(struct fixture *f)
+{
+    dfdg_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(dfdg_store_open(f->uri, DFDG_STORE_OPEN, &f->s, NULL), DFDG_OK);
+}
+
+/* --- builders ----------------------------------------------------------------------------- */
+
+static int32_t
+day(int y, int m, int d)
+{
+    /* Days from civil (Howard Hinnant's algorithm), so the suite needs no other unit. */
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + doe - 719468);
+}
+
+static void
+make_id(unsigned n, char out[DFDG_UUID_LEN])
+{
+    snprintf(out, DFDG_UUID_LEN, "01900000-0000-7000-8000-%012x", n);
+}
+
+static void
+person_init(struct dfdg_person *p, const char *cpr, const char *first)
+{
+    memset(p, 0, sizeof *p);
+    dfdg_strlcpy(p->cpr, cpr, sizeof p->cpr);
+    p->birthdate = day(1990, 1, 1);
+    dfdg_strlcpy(p->sex, "F", sizeof p->sex);
+    dfdg_strlcpy(p->status, "active", sizeof p->status);
+    dfdg_strlcpy(p->first, first, sizeof p->first);
+    dfdg_strlcpy(p->last, "Hansen", sizeof p->last);
+}
+
+static void
+address_init(struct dfdg_address *a, const char *kommune, int32_t from, int32_t to)
+{
+    memset(a, 0, sizeof *a);
+    dfdg_strlcpy(a->kommunekode, kommune, sizeof a->kommunekode);
+    dfdg_strlcpy(a->road, "N\xc3\xb8rregade", sizeof a->road);
+    dfdg_strlcpy(a->house, "7", sizeof a->house);
+    dfdg_strlcpy(a->postcode, "1165", sizeof a->postcode);
+    dfdg_strlcpy(a->city,
+                 "K\xc3\xb8"
+                 "benhavn K",
+                 sizeof a->city);
+    a->from = from;
+    a->to = to;
+}
+
+/* Puts a person with one open address in kommune 101; returns the person_id. */
+static int64_t
+put_simple_person(struct dfdg_store *s, const char *cpr)
+{
+    struct dfdg_person p;
+    struct dfdg_address a;
+    person_init(&p, cpr, "Ane");
+    address_init(&a, "101", day(2015, 3, 1), DFDG_DATE_NONE);
+    p.addresses = &a;
+    p.naddresses = 1;
+    assert_int_equal(dfdg_store_person_put(s, &p, NULL), DFDG_OK);
+    assert_true(p.person_id > 0);
+    return p.person_id;
+}
+
+static void
+record_init(struct dfdg_record *r, unsigned n, const char *type, int64_t person_id,
+            const char *reporter, int32_t from, int32_t to, int64_t at)
+{
+    memset(r, 0, sizeof *r);
+    make_id(n, r->id);
+    dfdg_strlcpy(r->type, type, sizeof r->type);
+    r->person_id = person_id;
+    dfdg_strlcpy(r->reporter, reporter, sizeof r->reporter);
+    snprintf(r->source_ref, sizeof r->source_ref, "ref-%u", n);
+    r->valid_from = from;
+    r->valid_to = to;
+    r->recorded_at = at;
+    r->kind = DFDG_RECORD_ORIGINAL;
+    for (size_t i = 0; i < sizeof r->content_hash; i++)
+        r->content_hash[i] = (uint8_t)(n + i);
+    r->data = (char *)"{\"start_date\":\"2024-01-01\"}";
+}
+
+/* A correction (kind 1) or cancellation (kind 2) of target. */
+static void
+successor_init(struct dfdg_record *r, unsigned n, const struct dfdg_record *target,
+               enum dfdg_record_kind kind, int64_t at)
+{
+    record_init(r, n, target->type, target->person_id, target->reporter, target->valid_from,
+                target->valid_to, at);
+    r->kind = kind;
+    dfdg_strlcpy(r->target_id, target->id, sizeof r->target_id);
+    if (kind == DFDG_RECORD_CANCELLATION) {
+        r->data = (char *)"{}";
+        r->reason = (char *)"reported in error";
+    }
+}
+
+static void
+insert_one(struct dfdg_store *s, struct dfdg_record *r)
+{
+    assert_int_equal(dfdg_store_begin(s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(s, r), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(s), DFDG_OK);
+}
+
+/* Collects the ids a query returns, in order. */
+struct collected {
+    char ids[16][DFDG_UUID_LEN];
+    size_t n;
+    size_t stop_after; /* 0 = never stop */
+};
+
+static bool
+collect_cb(const struct dfdg_record *r, void *ctx)
+{
+    struct collected *c = ctx;
+    if (c->n < DFDG_ARRAY_LEN(c->ids))
+        dfdg_strlcpy(c->ids[c->n], r->id, DFDG_UUID_LEN);
+    c->n++;
+    return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+static size_t
+query(struct dfdg_store *s, int64_t person_id, const char *type, int32_t valid_on, int64_t as_of,
+      struct collected *c)
+{
+    memset(c, 0, sizeof *c);
+    struct dfdg_record_query q = {person_id, type, valid_on, as_of, 0};
+    assert_int_equal(dfdg_store_records_query(s, &q, collect_cb, c), DFDG_OK);
+    return c->n;
+}
+
+/* --- open, create, migrations ------------------------------------------------------------- */
+
+static void
+test_open_modes(void **state)
+{
+    struct fixture *f = *state;
+    struct dfdg_store *s2 = NULL;
+    struct dfdg_errinfo ei;
+
+    /* CREATE over an existing store is refused, and leaves the store intact. */
+    memset(&ei, 0, sizeof ei);
+    assert_int_equal(dfdg_store_open(f->uri, DFDG_STORE_CREATE, &s2, &ei), DFDG_CONFLICT);
+    assert_null(s2);
+    assert_true(ei.msg[0] != '\0');
+    reopen(f);
+
+    /* OPEN of a missing store is NOT_FOUND and creates nothing. */
+    char missing[512];
+    f->be->fresh_uri(missing, sizeof missing);
+    memset(&ei, 0, sizeof ei);
+    assert_int_equal(dfdg_store_open(missing, DFDG_STORE_OPEN, &s2, &ei), DFDG_NOT_FOUND);
+    assert_null(s2);
+    assert_true(ei.msg[0] != '\0');
+    assert_int_equal(access(sqlite_path(missing), F_OK), -1);
+
+    /* A plain path means SQLite, like "sqlite:PATH". */
+    assert_int_equal(dfdg_store_open(sqlite_path(f->uri), DFDG_STORE_OPEN, &s2, NULL), DFDG_OK);
+    dfdg_store_close(s2);
+    s2 = NULL;
+
+    /* PostgreSQL is not built yet; the error says so. */
+    memset(&ei, 0, sizeof ei);
+    assert_int_equal(dfdg_store_open("postgresql://localhost/dfdg", DFDG_STORE_OPEN, &s2, &ei),
+                     DFDG_CONFIG);
+    assert_non_null(strstr(ei.msg, "not built"));
+    assert_int_equal(dfdg_store_open("postgres:dbname=dfdg", DFDG_STORE_OPEN, &s2, NULL),
+                     DFDG_CONFIG);
+    assert_int_equal(dfdg_store_open("", DFDG_STORE_OPEN, &s2, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_open("sqlite:", DFDG_STORE_OPEN, &s2, NULL), DFDG_INVAL);
+
+    /* CREATE in a folder that does not exist fails and leaves nothing behind. */
+    char nodir[600];
+    snprintf(nodir, sizeof nodir, "sqlite:%s/no-such-dir-%ld/x.db", DFDG_TEST_TMP, (long)getpid());
+    assert_int_equal(dfdg_store_open(nodir, DFDG_STORE_CREATE, &s2, NULL), DFDG_IO);
+    assert_null(s2);
+}
+
+static void
+test_open_not_a_database(void **state)
+{
+    struct fixture *f = *state;
+    char uri[512];
+    f->be->fresh_uri(uri, sizeof uri);
+    FILE *fp = fopen(sqlite_path(uri), "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not a database, it is a text file\n", fp);
+    fclose(fp);
+    struct dfdg_store *s2 = NULL;
+    struct dfdg_errinfo ei;
+    memset(&ei, 0, sizeof ei);
+    assert_int_equal(dfdg_store_open(uri, DFDG_STORE_OPEN, &s2, &ei), DFDG_CORRUPT);
+    assert_null(s2);
+    assert_true(ei.msg[0] != '\0');
+    f->be->destroy(uri);
+}
+
+static void
+test_migrations_on_reopen(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(dfdg_store_schema_version() >= 1);
+    struct dfdg_org org = {"kommune:101", "kommune",
+                           "K\xc3\xb8"
+                           "benhavns Kommune"};
+    assert_int_equal(dfdg_store_org_put(f->s, &org), DFDG_OK);
+    int64_t pid = put_simple_person(f->s, "0101901234");
+
+    /* Reopening runs no migration twice and keeps the data. */
+    reopen(f);
+    reopen(f);
+    struct dfdg_org got;
+    assert_int_equal(dfdg_store_org_get(f->s, "kommune:101", &got), DFDG_OK);
+    assert_string_equal(got.name, org.name);
+    int64_t pid2;
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901234", &pid2), DFDG_OK);
+    assert_int_equal(pid, pid2);
+
+    if (f->be->raw_exec == NULL)
+        return;
+    /* Exactly one version row, at the binary's version. */
+    char sql[256], err[256];
+    int64_t v = -1;
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT count(*) FROM schema_version", &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT version FROM schema_version", &v), 0);
+    assert_int_equal(v, dfdg_store_schema_version());
+
+    /* A store from a newer dfdg is refused, not downgraded or touched. */
+    dfdg_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(
+        f->be->raw_exec(f->uri, "UPDATE schema_version SET version = 999", err, sizeof err), 0);
+    struct dfdg_errinfo ei;
+    memset(&ei, 0, sizeof ei);
+    assert_int_equal(dfdg_store_open(f->uri, DFDG_STORE_OPEN, &f->s, &ei), DFDG_CORRUPT);
+    assert_null(f->s);
+    assert_non_null(strstr(ei.msg, "newer"));
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT version FROM schema_version", &v), 0);
+    assert_int_equal(v, 999);
+    /* Put it back so teardown has a store to close. */
+    snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d",
+             dfdg_store_schema_version());
+    assert_int_equal(f->be->raw_exec(f->uri, sql, err, sizeof err), 0);
+    reopen(f);
+}
+
+/* --- meta, orgs, issuers ------------------------------------------------------------------ */
+
+static void
+test_meta(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t buf[64];
+    size_t len = sizeof buf;
+    assert_int_equal(dfdg_store_meta_get(f->s, "k", buf, &len), DFDG_NOT_FOUND);
+
+    const uint8_t val[5] = {0, 1, 2, 0, 255};
+    assert_int_equal(dfdg_store_meta_put(f->s, "k", val, sizeof val), DFDG_OK);
+    len = sizeof buf;
+    assert_int_equal(dfdg_store_meta_get(f->s, "k", buf, &len), DFDG_OK);
+    assert_int_equal(len, sizeof val);
+    assert_memory_equal(buf, val, sizeof val);
+
+    /* Too small a buffer: TOO_LARGE and the size needed. */
+    len = 3;
+    assert_int_equal(dfdg_store_meta_get(f->s, "k", buf, &len), DFDG_TOO_LARGE);
+    assert_int_equal(len, sizeof val);
+
+    /* Overwrite, and an empty value is a value, not an absence. */
+    assert_int_equal(dfdg_store_meta_put(f->s, "k", "xy", 2), DFDG_OK);
+    len = sizeof buf;
+    assert_int_equal(dfdg_store_meta_get(f->s, "k", buf, &len), DFDG_OK);
+    assert_int_equal(len, 2);
+    assert_memory_equal(buf, "xy", 2);
+    assert_int_equal(dfdg_store_meta_put(f->s, "empty", NULL, 0), DFDG_OK);
+    len = sizeof buf;
+    assert_int_equal(dfdg_store_meta_get(f->s, "empty", buf, &len), DFDG_OK);
+    assert_int_equal(len, 0);
+
+    reopen(f);
+    len = sizeof buf;
+    assert_int_equal(dfdg_store_meta_get(f->s, "k", buf, &len), DFDG_OK);
+    assert_int_equal(len, 2);
+}
+
+static void
+test_org_issuer(void **state)
+{
+    struct fixture *f = *state;
+    struct dfdg_org got;
+    assert_int_equal(dfdg_store_org_get(f->s, "akasse:3f", &got), DFDG_NOT_FOUND);
+    struct dfdg_org org = {"akasse:3f", "akasse", "Fagets A-kasse"};
+    assert_int_equal(dfdg_store_org_put(f->s, &org), DFDG_OK);
+    assert_int_equal(dfdg_store_org_get(f->s, "akasse:3f", &got), DFDG_OK);
+    assert_string_equal(got.id, "akasse:3f");
+    assert_string_equal(got.kind, "akasse");
+    assert_string_equal(got.name, "Fagets A-kasse");
+    /* put replaces */
+    dfdg_strlcpy(org.name, "Fagets nye A-kasse", sizeof org.name);
+    assert_int_equal(dfdg_store_org_put(f->s, &org), DFDG_OK);
+    assert_int_equal(dfdg_store_org_get(f->s, "akasse:3f", &got), DFDG_OK);
+    assert_string_equal(got.name, "Fagets nye A-kasse");
+
+    uint8_t pk[32], out[32];
+    for (int i = 0; i < 32; i++)
+        pk[i] = (uint8_t)(i * 7);
+    assert_int_equal(dfdg_store_issuer_get(f->s, "dev", out), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_issuer_put(f->s, "dev", pk), DFDG_OK);
+    assert_int_equal(dfdg_store_issuer_get(f->s, "dev", out), DFDG_OK);
+    assert_memory_equal(out, pk, 32);
+    pk[0] ^= 0xff;
+    assert_int_equal(dfdg_store_issuer_put(f->s, "dev", pk), DFDG_OK);
+    assert_int_equal(dfdg_store_issuer_get(f->s, "dev", out), DFDG_OK);
+    assert_memory_equal(out, pk, 32);
+
+    /* Lists: every org and issuer once. */
+    struct dfdg_org org2 = {"star", "star", "STAR"};
+    assert_int_equal(dfdg_store_org_put(f->s, &org2), DFDG_OK);
+    struct dfdg_org *orgs = NULL;
+    size_t n = 99;
+    assert_int_equal(dfdg_store_org_list(f->s, &orgs, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+    bool seen_akasse = false, seen_star = false;
+    for (size_t i = 0; i < n; i++) {
+        seen_akasse |=
+            strcmp(orgs[i].id, "akasse:3f") == 0 && strcmp(orgs[i].name, "Fagets nye A-kasse") == 0;
+        seen_star |= strcmp(orgs[i].id, "star") == 0 && strcmp(orgs[i].kind, "star") == 0;
+    }
+    assert_true(seen_akasse && seen_star);
+    free(orgs);
+    uint8_t pk2[32] = {1};
+    assert_int_equal(dfdg_store_issuer_put(f->s, "other", pk2), DFDG_OK);
+    struct dfdg_issuer *iss = NULL;
+    assert_int_equal(dfdg_store_issuer_list(f->s, &iss, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(iss[i].iss, "dev") == 0)
+            assert_memory_equal(iss[i].public_key, pk, 32);
+        else
+            assert_memory_equal(iss[i].public_key, pk2, 32);
+    }
+    free(iss);
+    char longname[80];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(dfdg_store_issuer_put(f->s, longname, pk), DFDG_INVAL);
+}
+
+/* --- persons ------------------------------------------------------------------------------ */
+
+static void
+test_person_roundtrip(void **state)
+{
+    struct fixture *f = *state;
+    struct dfdg_person p;
+    struct dfdg_address addr[2];
+    struct dfdg_period prot[1] = {{day(2020, 1, 1), DFDG_DATE_NONE}};
+    int32_t kids[2] = {day(2018, 6, 30), day(2021, 2, 3)};
+    char prev[1][DFDG_CPR_LEN] = {"0101901233"};
+    person_init(&p, "0101901234", "Ane");
+    dfdg_strlcpy(p.middle, "Marie", sizeof p.middle);
+    address_init(&addr[0], "751", day(2010, 1, 1), day(2015, 3, 1));
+    address_init(&addr[1], "101", day(2015, 3, 1), DFDG_DATE_NONE);
+    p.addresses = addr;
+    p.naddresses = 2;
+    p.protection = prot;
+    p.nprotection = 1;
+    p.children = kids;
+    p.nchildren = 2;
+    p.previous = prev;
+    p.nprevious = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_OK);
+    assert_true(p.person_id > 0);
+
+    int64_t id;
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901234", &id), DFDG_OK);
+    assert_int_equal(id, p.person_id);
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901233", &id), DFDG_OK);
+    assert_int_equal(id, p.person_id);
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0202902222", &id), DFDG_NOT_FOUND);
+
+    struct dfdg_person g;
+    assert_int_equal(dfdg_store_person_get(f->s, p.person_id, &g), DFDG_OK);
+    assert_int_equal(g.person_id, p.person_id);
+    assert_string_equal(g.cpr, "0101901234");
+    assert_int_equal(g.nprevious, 1);
+    assert_string_equal(g.previous[0], "0101901233");
+    assert_int_equal(g.birthdate, p.birthdate);
+    assert_string_equal(g.sex, "F");
+    assert_string_equal(g.status, "active");
+    assert_string_equal(g.first, "Ane");
+    assert_string_equal(g.middle, "Marie");
+    assert_string_equal(g.last, "Hansen");
+    assert_int_equal(g.naddresses, 2);
+    assert_string_equal(g.addresses[0].kommunekode, "751");
+    assert_int_equal(g.addresses[0].to, day(2015, 3, 1));
+    assert_string_equal(g.addresses[1].kommunekode, "101");
+    assert_string_equal(g.addresses[1].road, "N\xc3\xb8rregade");
+    assert_string_equal(g.addresses[1].city, "K\xc3\xb8"
+                                             "benhavn K");
+    assert_string_equal(g.addresses[1].postcode, "1165");
+    assert_string_equal(g.addresses[1].house, "7");
+    assert_int_equal(g.addresses[1].from, day(2015, 3, 1));
+    assert_int_equal(g.addresses[1].to, DFDG_DATE_NONE);
+    assert_int_equal(g.nprotection, 1);
+    assert_int_equal(g.protection[0].from, day(2020, 1, 1));
+    assert_int_equal(g.protection[0].to, DFDG_DATE_NONE);
+    assert_int_equal(g.nchildren, 2);
+    assert_int_equal(g.children[0], kids[0]);
+    assert_int_equal(g.children[1], kids[1]);
+    dfdg_person_cleanup(&g);
+    assert_null(g.addresses);
+    dfdg_person_cleanup(&g); /* twice is harmless */
+    dfdg_person_cleanup(NULL);
+
+    struct dfdg_person none;
+    assert_int_equal(dfdg_store_person_get(f->s, p.person_id + 1000, &none), DFDG_NOT_FOUND);
+    dfdg_person_cleanup(&none);
+
+    /* A second put of the same person replaces master data: addresses, kids, protection. */
+    struct dfdg_person p2;
+    struct dfdg_address a2;
+    person_init(&p2, "0101901234", "Anne");
+    address_init(&a2, "147", day(2023, 5, 1), DFDG_DATE_NONE);
+    p2.addresses = &a2;
+    p2.naddresses = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &p2, NULL), DFDG_OK);
+    assert_int_equal(p2.person_id, p.person_id);
+    assert_int_equal(dfdg_store_person_get(f->s, p.person_id, &g), DFDG_OK);
+    assert_string_equal(g.first, "Anne");
+    assert_string_equal(g.middle, "");
+    assert_int_equal(g.naddresses, 1);
+    assert_string_equal(g.addresses[0].kommunekode, "147");
+    assert_int_equal(g.nprotection, 0);
+    assert_int_equal(g.nchildren, 0);
+    /* ...but a number once had still resolves. */
+    assert_int_equal(g.nprevious, 1);
+    dfdg_person_cleanup(&g);
+    int64_t n;
+    assert_int_equal(dfdg_store_count_persons(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+}
+
+static void
+test_person_bad_input(void **state)
+{
+    struct fixture *f = *state;
+    struct dfdg_person p;
+    struct dfdg_errinfo ei;
+    person_init(&p, "01019012", "Ane");
+    memset(&ei, 0, sizeof ei);
+    assert_int_equal(dfdg_store_person_put(f->s, &p, &ei), DFDG_INVAL);
+    assert_true(ei.msg[0] != '\0');
+
+    struct dfdg_address a;
+    person_init(&p, "0101901234", "Ane");
+    address_init(&a, "101", day(2020, 1, 1), day(2019, 1, 1));
+    p.addresses = &a;
+    p.naddresses = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_INVAL);
+    address_init(&a, "1x1", day(2020, 1, 1), DFDG_DATE_NONE);
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_INVAL);
+    int64_t n;
+    assert_int_equal(dfdg_store_count_persons(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+}
+
+static void
+test_cpr_change(void **state)
+{
+    struct fixture *f = *state;
+    int64_t old_id = put_simple_person(f->s, "0101901234");
+
+    /* CPR office issues a new number: the line names the old one as previous. */
+    struct dfdg_person p;
+    char prev[1][DFDG_CPR_LEN] = {"0101901234"};
+    person_init(&p, "0101905678", "Ane");
+    p.previous = prev;
+    p.nprevious = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_OK);
+    assert_int_equal(p.person_id, old_id);
+
+    int64_t a, b;
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901234", &a), DFDG_OK);
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101905678", &b), DFDG_OK);
+    assert_int_equal(a, old_id);
+    assert_int_equal(b, old_id);
+
+    struct dfdg_person g;
+    assert_int_equal(dfdg_store_person_get(f->s, old_id, &g), DFDG_OK);
+    assert_string_equal(g.cpr, "0101905678");
+    assert_int_equal(g.nprevious, 1);
+    assert_string_equal(g.previous[0], "0101901234");
+    dfdg_person_cleanup(&g);
+
+    /* A later line under the new number alone keeps the old one resolving. */
+    person_init(&p, "0101905678", "Ane");
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_OK);
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901234", &a), DFDG_OK);
+    assert_int_equal(a, old_id);
+    int64_t n;
+    assert_int_equal(dfdg_store_count_persons(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+}
+
+static void
+test_cpr_two_persons_conflict(void **state)
+{
+    struct fixture *f = *state;
+    int64_t a = put_simple_person(f->s, "0101901234");
+    int64_t b = put_simple_person(f->s, "0202905678");
+    assert_true(a != b);
+
+    struct dfdg_person p;
+    char prev[1][DFDG_CPR_LEN] = {"0202905678"};
+    person_init(&p, "0101901234", "Merged");
+    p.previous = prev;
+    p.nprevious = 1;
+    struct dfdg_errinfo ei;
+    memset(&ei, 0, sizeof ei);
+    assert_int_equal(dfdg_store_person_put(f->s, &p, &ei), DFDG_CONFLICT);
+    assert_true(ei.msg[0] != '\0');
+    assert_null(strstr(ei.msg, "0101901234"));
+    assert_null(strstr(ei.msg, "0202905678"));
+
+    /* Nothing changed: both still resolve to themselves, names untouched. */
+    int64_t x;
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901234", &x), DFDG_OK);
+    assert_int_equal(x, a);
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0202905678", &x), DFDG_OK);
+    assert_int_equal(x, b);
+    struct dfdg_person g;
+    assert_int_equal(dfdg_store_person_get(f->s, a, &g), DFDG_OK);
+    assert_string_equal(g.first, "Ane");
+    dfdg_person_cleanup(&g);
+}
+
+static void
+test_person_put_inside_transaction(void **state)
+{
+    struct fixture *f = *state;
+    int64_t a = put_simple_person(f->s, "0101901234");
+    put_simple_person(f->s, "0202905678");
+
+    /* In the caller's transaction a failing put undoes only itself. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    struct dfdg_record r;
+    record_init(&r, 1, "summons", a, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+    struct dfdg_person p;
+    char prev[1][DFDG_CPR_LEN] = {"0202905678"};
+    person_init(&p, "0101901234", "Merged");
+    p.previous = prev;
+    p.nprevious = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_CONFLICT);
+    int64_t c = put_simple_person(f->s, "0303903333");
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    int64_t n;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(dfdg_store_count_persons(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 3);
+    int64_t x;
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0303903333", &x), DFDG_OK);
+    assert_int_equal(x, c);
+
+    /* And a put in a transaction that is rolled back leaves nothing. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    put_simple_person(f->s, "0404904444");
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0404904444", &x), DFDG_NOT_FOUND);
+}
+
+static void
+test_residence_and_protection_boundaries(void **state)
+{
+    struct fixture *f = *state;
+    struct dfdg_person p;
+    struct dfdg_address addr[2];
+    struct dfdg_period prot[1] = {{day(2021, 1, 1), day(2022, 1, 1)}};
+    int32_t move = day(2015, 3, 1);
+    person_init(&p, "0101901234", "Ane");
+    address_init(&addr[0], "751", day(2010, 1, 1), move);
+    address_init(&addr[1], "101", move, DFDG_DATE_NONE);
+    p.addresses = addr;
+    p.naddresses = 2;
+    p.protection = prot;
+    p.nprotection = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_OK);
+
+    char k[4];
+    assert_int_equal(dfdg_store_residence_on(f->s, p.person_id, day(2009, 12, 31), k),
+                     DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_residence_on(f->s, p.person_id, day(2010, 1, 1), k), DFDG_OK);
+    assert_string_equal(k, "751");
+    assert_int_equal(dfdg_store_residence_on(f->s, p.person_id, move - 1, k), DFDG_OK);
+    assert_string_equal(k, "751");
+    /* The day of moving belongs to the new address (to is exclusive). */
+    assert_int_equal(dfdg_store_residence_on(f->s, p.person_id, move, k), DFDG_OK);
+    assert_string_equal(k, "101");
+    assert_int_equal(dfdg_store_residence_on(f->s, p.person_id, day(2099, 1, 1), k), DFDG_OK);
+    assert_string_equal(k, "101");
+    assert_int_equal(dfdg_store_residence_on(f->s, p.person_id + 99, move, k), DFDG_NOT_FOUND);
+
+    /* Emigrated: the day the last address ends has no residence. */
+    struct dfdg_person e;
+    struct dfdg_address ea;
+    int32_t left = day(2022, 8, 1);
+    person_init(&e, "0202905678", "Emil");
+    address_init(&ea, "461", day(2000, 1, 1), left);
+    e.addresses = &ea;
+    e.naddresses = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &e, NULL), DFDG_OK);
+    assert_int_equal(dfdg_store_residence_on(f->s, e.person_id, left - 1, k), DFDG_OK);
+    assert_string_equal(k, "461");
+    assert_int_equal(dfdg_store_residence_on(f->s, e.person_id, left, k), DFDG_NOT_FOUND);
+
+    bool on;
+    assert_int_equal(dfdg_store_is_protected_on(f->s, p.person_id, day(2020, 12, 31), &on),
+                     DFDG_OK);
+    assert_false(on);
+    assert_int_equal(dfdg_store_is_protected_on(f->s, p.person_id, day(2021, 1, 1), &on), DFDG_OK);
+    assert_true(on);
+    assert_int_equal(dfdg_store_is_protected_on(f->s, p.person_id, day(2021, 12, 31), &on),
+                     DFDG_OK);
+    assert_true(on);
+    assert_int_equal(dfdg_store_is_protected_on(f->s, p.person_id, day(2022, 1, 1), &on), DFDG_OK);
+    assert_false(on);
+}
+
+/* --- records ------------------------------------------------------------------------------ */
+
+static void
+assert_record_equal(const struct dfdg_record *a, const struct dfdg_record *b)
+{
+    assert_int_equal(a->seq, b->seq);
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->type, b->type);
+    assert_int_equal(a->person_id, b->person_id);
+    assert_string_equal(a->cvr, b->cvr);
+    assert_string_equal(a->reporter, b->reporter);
+    assert_string_equal(a->source_ref, b->source_ref);
+    assert_int_equal(a->valid_from, b->valid_from);
+    assert_int_equal(a->valid_to, b->valid_to);
+    assert_int_equal(a->recorded_at, b->recorded_at);
+    assert_int_equal(a->kind, b->kind);
+    assert_string_equal(a->target_id, b->target_id);
+    assert_memory_equal(a->content_hash, b->content_hash, sizeof a->content_hash);
+    assert_string_equal(a->data, b->data);
+    if (a->reason == NULL || b->reason == NULL)
+        assert_true(a->reason == b->reason);
+    else
+        assert_string_equal(a->reason, b->reason);
+}
+
+static void
+test_record_insert_get(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r, c, g;
+    record_init(&r, 1, "akasse-membership", pid, "akasse:3f", day(2024, 1, 1), DFDG_DATE_NONE,
+                1700000000000000);
+    insert_one(f->s, &r);
+    assert_true(r.seq > 0);
+
+    /* A company record: no person, a CVR number, a closed valid period. */
+    record_init(&c, 2, "company", 0, "kommune:101", day(2024, 2, 1), day(2024, 2, 29),
+                1700000000000001);
+    dfdg_strlcpy(c.cvr, "12345674", sizeof c.cvr);
+    insert_one(f->s, &c);
+    assert_true(c.seq > r.seq);
+
+    assert_int_equal(dfdg_store_record_get(f->s, r.id, &g), DFDG_OK);
+    assert_record_equal(&g, &r);
+    dfdg_record_cleanup(&g);
+    assert_null(g.data);
+    dfdg_record_cleanup(&g);
+    dfdg_record_cleanup(NULL);
+
+    assert_int_equal(dfdg_store_record_by_source(f->s, "kommune:101", "ref-2", &g), DFDG_OK);
+    assert_record_equal(&g, &c);
+    assert_int_equal(g.person_id, 0);
+    dfdg_record_cleanup(&g);
+
+    char other[DFDG_UUID_LEN];
+    make_id(99, other);
+    assert_int_equal(dfdg_store_record_get(f->s, other, &g), DFDG_NOT_FOUND);
+    assert_null(g.data);
+    assert_int_equal(dfdg_store_record_by_source(f->s, "akasse:other", "ref-1", &g),
+                     DFDG_NOT_FOUND);
+
+    int64_t n, last;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(dfdg_store_last_recorded_at(f->s, &last), DFDG_OK);
+    assert_int_equal(last, 1700000000000001);
+
+    /* Survives a reopen (WAL, committed). */
+    reopen(f);
+    assert_int_equal(dfdg_store_record_get(f->s, r.id, &g), DFDG_OK);
+    assert_record_equal(&g, &r);
+    dfdg_record_cleanup(&g);
+}
+
+static void
+test_record_conflicts_and_rules(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r, dup;
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    insert_one(f->s, &r);
+
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    /* Same (reporter, source_ref), new id. */
+    record_init(&dup, 2, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 2000);
+    dfdg_strlcpy(dup.source_ref, r.source_ref, sizeof dup.source_ref);
+    assert_int_equal(dfdg_store_record_insert(f->s, &dup), DFDG_CONFLICT);
+    /* Same id, new source_ref. */
+    record_init(&dup, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 2000);
+    dfdg_strlcpy(dup.source_ref, "fresh", sizeof dup.source_ref);
+    assert_int_equal(dfdg_store_record_insert(f->s, &dup), DFDG_CONFLICT);
+    /* The same source_ref from another reporter is another record. */
+    record_init(&dup, 3, "summons", pid, "kommune:147", day(2024, 1, 1), DFDG_DATE_NONE, 2000);
+    dfdg_strlcpy(dup.source_ref, r.source_ref, sizeof dup.source_ref);
+    assert_int_equal(dfdg_store_record_insert(f->s, &dup), DFDG_OK);
+    /* A correction must name a target; an original must not. */
+    record_init(&dup, 4, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 2000);
+    dup.kind = DFDG_RECORD_CORRECTION;
+    assert_int_equal(dfdg_store_record_insert(f->s, &dup), DFDG_INVAL);
+    record_init(&dup, 5, "summons", pid, "kommune:101", day(2024, 1, 2), day(2024, 1, 1), 2000);
+    assert_int_equal(dfdg_store_record_insert(f->s, &dup), DFDG_INVAL);
+    /* A person that does not exist is refused by the foreign key. */
+    record_init(&dup, 6, "summons", pid + 500, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE,
+                2000);
+    assert_int_not_equal(dfdg_store_record_insert(f->s, &dup), DFDG_OK);
+    assert_true(dfdg_store_last_error(f->s)[0] != '\0');
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* Outside a transaction record_insert refuses (the writer always batches). */
+    record_init(&dup, 7, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 3000);
+    assert_int_equal(dfdg_store_record_insert(f->s, &dup), DFDG_INTERNAL);
+
+    int64_t n;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+}
+
+static void
+test_correction_chain_as_of(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record orig, corr, canc, g;
+    struct collected c;
+    record_init(&orig, 1, "absence", pid, "kommune:101", day(2024, 3, 1), day(2024, 3, 5), 1000);
+    insert_one(f->s, &orig);
+    successor_init(&corr, 2, &orig, DFDG_RECORD_CORRECTION, 2000);
+    corr.valid_to = day(2024, 3, 8);
+    insert_one(f->s, &corr);
+    successor_init(&canc, 3, &corr, DFDG_RECORD_CANCELLATION, 3000);
+    insert_one(f->s, &canc);
+
+    /* Before anything was known. */
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, 999, &c), 0);
+    /* As known before the correction: the original. */
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, 1000, &c), 1);
+    assert_string_equal(c.ids[0], orig.id);
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, 1999, &c), 1);
+    assert_string_equal(c.ids[0], orig.id);
+    /* After the correction: the correction only. */
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, 2000, &c), 1);
+    assert_string_equal(c.ids[0], corr.id);
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, 2999, &c), 1);
+    assert_string_equal(c.ids[0], corr.id);
+    /* After the cancellation: nothing (the cancellation itself is never listed). */
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, 3000, &c), 0);
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, INT64_MAX, &c), 0);
+
+    /* Bitemporal: on 2024-03-07, as known at 1500 nothing was valid; as known at 2500, yes. */
+    assert_int_equal(query(f->s, pid, NULL, day(2024, 3, 7), 1500, &c), 0);
+    assert_int_equal(query(f->s, pid, NULL, day(2024, 3, 7), 2500, &c), 1);
+    assert_string_equal(c.ids[0], corr.id);
+
+    /* Successors as of a time. */
+    assert_int_equal(dfdg_store_record_successor(f->s, orig.id, 1999, &g), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_record_successor(f->s, orig.id, 2000, &g), DFDG_OK);
+    assert_string_equal(g.id, corr.id);
+    assert_int_equal(g.kind, DFDG_RECORD_CORRECTION);
+    assert_string_equal(g.target_id, orig.id);
+    dfdg_record_cleanup(&g);
+    assert_int_equal(dfdg_store_record_successor(f->s, corr.id, INT64_MAX, &g), DFDG_OK);
+    assert_string_equal(g.id, canc.id);
+    assert_int_equal(g.kind, DFDG_RECORD_CANCELLATION);
+    assert_string_equal(g.reason, "reported in error");
+    assert_string_equal(g.data, "{}");
+    dfdg_record_cleanup(&g);
+    assert_int_equal(dfdg_store_record_successor(f->s, canc.id, INT64_MAX, &g), DFDG_NOT_FOUND);
+
+    /* The history stays readable by id. */
+    assert_int_equal(dfdg_store_record_get(f->s, orig.id, &g), DFDG_OK);
+    assert_int_equal(g.valid_to, day(2024, 3, 5));
+    dfdg_record_cleanup(&g);
+}
+
+static void
+test_query_filters_and_order(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    int64_t other = put_simple_person(f->s, "0202905678");
+    struct dfdg_record r[6];
+    struct collected c;
+    record_init(&r[0], 1, "summons", pid, "kommune:101", day(2024, 1, 1), day(2024, 1, 31), 10);
+    record_init(&r[1], 2, "summons", pid, "kommune:101", day(2024, 2, 1), DFDG_DATE_NONE, 20);
+    record_init(&r[2], 3, "absence", pid, "kommune:101", day(2024, 1, 15), day(2024, 1, 20), 30);
+    record_init(&r[3], 4, "summons", other, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 40);
+    /* Same valid_from as r[1], recorded later: comes first. */
+    record_init(&r[4], 5, "absence", pid, "kommune:101", day(2024, 2, 1), day(2024, 2, 1), 50);
+    record_init(&r[5], 6, "holiday", pid, "citizen", day(2023, 7, 1), day(2023, 7, 21), 60);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(dfdg_store_record_insert(f->s, &r[i]), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* All of the person's records, newest valid_from first, then newest recorded_at. */
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, INT64_MAX, &c), 5);
+    assert_string_equal(c.ids[0], r[4].id);
+    assert_string_equal(c.ids[1], r[1].id);
+    assert_string_equal(c.ids[2], r[2].id);
+    assert_string_equal(c.ids[3], r[0].id);
+    assert_string_equal(c.ids[4], r[5].id);
+
+    /* Type filter. */
+    assert_int_equal(query(f->s, pid, "summons", DFDG_DATE_NONE, INT64_MAX, &c), 2);
+    assert_string_equal(c.ids[0], r[1].id);
+    assert_string_equal(c.ids[1], r[0].id);
+    assert_int_equal(query(f->s, pid, "cv", DFDG_DATE_NONE, INT64_MAX, &c), 0);
+
+    /* valid_on: from and to both inclusive. */
+    assert_int_equal(query(f->s, pid, NULL, day(2024, 1, 31), INT64_MAX, &c), 1);
+    assert_string_equal(c.ids[0], r[0].id);
+    assert_int_equal(query(f->s, pid, NULL, day(2024, 1, 15), INT64_MAX, &c), 2);
+    assert_string_equal(c.ids[0], r[2].id);
+    assert_string_equal(c.ids[1], r[0].id);
+    assert_int_equal(query(f->s, pid, NULL, day(2024, 2, 1), INT64_MAX, &c), 2);
+    assert_int_equal(query(f->s, pid, NULL, day(2024, 2, 2), INT64_MAX, &c), 1);
+    assert_string_equal(c.ids[0], r[1].id);
+    assert_int_equal(query(f->s, pid, NULL, day(2023, 12, 31), INT64_MAX, &c), 0);
+    /* Both filters. */
+    assert_int_equal(query(f->s, pid, "absence", day(2024, 1, 20), INT64_MAX, &c), 1);
+    assert_string_equal(c.ids[0], r[2].id);
+    assert_int_equal(query(f->s, pid, "absence", day(2024, 1, 21), INT64_MAX, &c), 0);
+    /* as_of cuts by transaction time. */
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, 25, &c), 2);
+
+    /* limit, and a callback that stops. */
+    memset(&c, 0, sizeof c);
+    struct dfdg_record_query q = {pid, NULL, DFDG_DATE_NONE, INT64_MAX, 3};
+    assert_int_equal(dfdg_store_records_query(f->s, &q, collect_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 3);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    q.limit = 0;
+    assert_int_equal(dfdg_store_records_query(f->s, &q, collect_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 2);
+    /* The statement was reset: the same query runs again in full. */
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, INT64_MAX, &c), 5);
+}
+
+/* A callback that reads from the store while the outer query is still stepping. */
+struct nested {
+    struct dfdg_store *s;
+    size_t outer;
+    size_t inner;
+    size_t got;
+};
+
+static bool
+nested_cb(const struct dfdg_record *r, void *ctx)
+{
+    struct nested *n = ctx;
+    n->outer++;
+    struct collected c;
+    memset(&c, 0, sizeof c);
+    struct dfdg_record_query q = {r->person_id, NULL, DFDG_DATE_NONE, INT64_MAX, 0};
+    if (dfdg_store_records_query(n->s, &q, collect_cb, &c) == DFDG_OK)
+        n->inner += c.n;
+    struct dfdg_record g;
+    if (dfdg_store_record_get(n->s, r->id, &g) == DFDG_OK) {
+        n->got++;
+        dfdg_record_cleanup(&g);
+    }
+    return true;
+}
+
+static void
+test_query_reentrant(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r;
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (unsigned i = 0; i < 3; i++) {
+        record_init(&r, i + 1, "summons", pid, "kommune:101", day(2024, 1, 1) + (int32_t)i,
+                    DFDG_DATE_NONE, 100 + i);
+        assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+    }
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    struct nested n = {f->s, 0, 0, 0};
+    struct dfdg_record_query q = {pid, NULL, DFDG_DATE_NONE, INT64_MAX, 0};
+    assert_int_equal(dfdg_store_records_query(f->s, &q, nested_cb, &n), DFDG_OK);
+    assert_int_equal(n.outer, 3);
+    assert_int_equal(n.inner, 9);
+    assert_int_equal(n.got, 3);
+}
+
+static void
+test_records_append_only(void **state)
+{
+    struct fixture *f = *state;
+    if (f->be->raw_exec == NULL)
+        skip();
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r, g;
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    insert_one(f->s, &r);
+
+    char err[256];
+    assert_int_not_equal(
+        f->be->raw_exec(f->uri, "UPDATE record SET data = '{\"x\":1}'", err, sizeof err), 0);
+    assert_non_null(strstr(err, "append-only"));
+    assert_int_not_equal(f->be->raw_exec(f->uri, "DELETE FROM record", err, sizeof err), 0);
+    assert_non_null(strstr(err, "append-only"));
+    assert_int_not_equal(f->be->raw_exec(f->uri, "UPDATE record SET valid_to = 1", err, sizeof err),
+                         0);
+
+    assert_int_equal(dfdg_store_record_get(f->s, r.id, &g), DFDG_OK);
+    assert_record_equal(&g, &r);
+    dfdg_record_cleanup(&g);
+    int64_t n;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+}
+
+static bool
+member(struct dfdg_store *s, int64_t pid, const char *akasse, int32_t d)
+{
+    bool on = true;
+    assert_int_equal(dfdg_store_is_member_on(s, pid, akasse, d, &on), DFDG_OK);
+    return on;
+}
+
+static void
+test_is_member_on(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    int64_t p2 = put_simple_person(f->s, "0202905678");
+    int64_t p3 = put_simple_person(f->s, "0303903333");
+    struct dfdg_record m, corr, m2, canc, other;
+    int32_t start = day(2024, 1, 1), end = day(2024, 6, 30);
+
+    assert_false(member(f->s, pid, "akasse:3f", start));
+    record_init(&m, 1, "akasse-membership", pid, "akasse:3f", start, end, 1000);
+    insert_one(f->s, &m);
+    assert_false(member(f->s, pid, "akasse:3f", start - 1));
+    assert_true(member(f->s, pid, "akasse:3f", start));
+    assert_true(member(f->s, pid, "akasse:3f", end)); /* valid_to is inclusive */
+    assert_false(member(f->s, pid, "akasse:3f", end + 1));
+    assert_false(member(f->s, pid, "akasse:other", start));
+    assert_false(member(f->s, p2, "akasse:3f", start));
+
+    /* Another type from the same a-kasse is no membership. */
+    record_init(&other, 2, "akasse-interview", p2, "akasse:3f", start, DFDG_DATE_NONE, 1500);
+    insert_one(f->s, &other);
+    assert_false(member(f->s, p2, "akasse:3f", start));
+
+    /* A correction moves the end: the superseded period no longer counts on its own. */
+    successor_init(&corr, 3, &m, DFDG_RECORD_CORRECTION, 2000);
+    corr.valid_from = day(2024, 2, 1);
+    corr.valid_to = DFDG_DATE_NONE;
+    insert_one(f->s, &corr);
+    assert_false(member(f->s, pid, "akasse:3f", start));
+    assert_true(member(f->s, pid, "akasse:3f", day(2024, 2, 1)));
+    assert_true(member(f->s, pid, "akasse:3f", day(2030, 1, 1)));
+
+    /* A cancelled membership is none. */
+    record_init(&m2, 4, "akasse-membership", p3, "akasse:3f", start, DFDG_DATE_NONE, 3000);
+    insert_one(f->s, &m2);
+    assert_true(member(f->s, p3, "akasse:3f", start));
+    successor_init(&canc, 5, &m2, DFDG_RECORD_CANCELLATION, 4000);
+    insert_one(f->s, &canc);
+    assert_false(member(f->s, p3, "akasse:3f", start));
+    assert_false(member(f->s, p3, "akasse:3f", day(2030, 1, 1)));
+}
+
+/* --- transactions ------------------------------------------------------------------------- */
+
+static void
+test_rollback_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r, g;
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+    struct dfdg_org org = {"star", "star", "STAR"};
+    assert_int_equal(dfdg_store_org_put(f->s, &org), DFDG_OK);
+    assert_int_equal(dfdg_store_meta_put(f->s, "k", "v", 1), DFDG_OK);
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+
+    int64_t n;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(dfdg_store_record_get(f->s, r.id, &g), DFDG_NOT_FOUND);
+    struct dfdg_org got;
+    assert_int_equal(dfdg_store_org_get(f->s, "star", &got), DFDG_NOT_FOUND);
+    struct dfdg_org *orgs = (struct dfdg_org *)&got;
+    size_t norgs = 5;
+    assert_int_equal(dfdg_store_org_list(f->s, &orgs, &norgs), DFDG_OK);
+    assert_int_equal(norgs, 0);
+    free(orgs);
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_int_equal(dfdg_store_meta_get(f->s, "k", buf, &len), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_last_recorded_at(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+
+    /* Rollback with nothing open is harmless; begin twice is refused. */
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_not_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+    assert_int_not_equal(dfdg_store_commit(f->s), DFDG_OK);
+}
+
+static void
+test_savepoints(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r1, r2, r3, g;
+    record_init(&r1, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    record_init(&r2, 2, "summons", pid, "kommune:101", day(2024, 1, 2), DFDG_DATE_NONE, 1001);
+    record_init(&r3, 3, "summons", pid, "kommune:101", day(2024, 1, 3), DFDG_DATE_NONE, 1002);
+
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r1), DFDG_OK);
+    assert_int_equal(dfdg_store_savepoint(f->s, "req_1"), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r2), DFDG_OK);
+    assert_int_equal(dfdg_store_rollback_to(f->s, "req_1"), DFDG_OK);
+    assert_int_equal(dfdg_store_release(f->s, "req_1"), DFDG_OK);
+    assert_int_equal(dfdg_store_savepoint(f->s, "req_2"), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r3), DFDG_OK);
+    assert_int_equal(dfdg_store_release(f->s, "req_2"), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    assert_int_equal(dfdg_store_record_get(f->s, r1.id, &g), DFDG_OK);
+    dfdg_record_cleanup(&g);
+    assert_int_equal(dfdg_store_record_get(f->s, r2.id, &g), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_record_get(f->s, r3.id, &g), DFDG_OK);
+    dfdg_record_cleanup(&g);
+
+    /* Names outside [a-z0-9_]+ never reach SQL. */
+    assert_int_equal(dfdg_store_savepoint(f->s, ""), DFDG_INVAL);
+    assert_int_equal(dfdg_store_savepoint(f->s, "Req"), DFDG_INVAL);
+    assert_int_equal(dfdg_store_savepoint(f->s, "a; DROP TABLE record"), DFDG_INVAL);
+    assert_int_equal(dfdg_store_release(f->s, "a-b"), DFDG_INVAL);
+    assert_int_equal(dfdg_store_rollback_to(f->s, NULL), DFDG_INVAL);
+    assert_int_not_equal(dfdg_store_release(f->s, "never_made"), DFDG_OK);
+}
+
+static void
+test_null_handles(void **state)
+{
+    (void)state;
+    int64_t n;
+    assert_int_equal(dfdg_store_count_records(NULL, &n), DFDG_INVAL);
+    assert_int_equal(dfdg_store_begin(NULL), DFDG_INVAL);
+    assert_string_equal(dfdg_store_last_error(NULL), "");
+    dfdg_store_close(NULL);
+    assert_int_equal(dfdg_store_open("x", DFDG_STORE_OPEN, NULL, NULL), DFDG_INVAL);
+}
+
+/* --- throughput (printed, never asserted: speed is measured in bench/) --------------------- */
+
+static void
+test_throughput(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 100000, PERSONS = 100 };
+    int64_t pids[PERSONS];
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (int i = 0; i < PERSONS; i++) {
+        char cpr[DFDG_CPR_LEN];
+        snprintf(cpr, sizeof cpr, "0101%06u", (unsigned)i % 1000000u);
+        pids[i] = put_simple_person(f->s, cpr);
+    }
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    static const char data[] = "{\"start_date\":\"2024-01-01\",\"leaving_reason\":null,"
+                               "\"note\":\"synthetic record for the store throughput check\"}";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    struct dfdg_record r;
+    for (unsigned i = 0; i < N; i++) {
+        record_init(&r, i + 1, (i % 3) != 0 ? "summons" : "absence", pids[i % PERSONS],
+                    "kommune:101", day(2024, 1, 1) + (int32_t)(i % 365), DFDG_DATE_NONE,
+                    1700000000000000 + i);
+        r.data = (char *)data;
+        if (dfdg_store_record_insert(f->s, &r) != DFDG_OK)
+            fail_msg("insert %u: %s", i, dfdg_store_last_error(f->s));
+    }
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("store throughput: %d records in one transaction in %.3f s = %.0f records/s\n", N, secs,
+           (double)N / secs);
+
+    int64_t n;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, N);
+    assert_int_equal(dfdg_store_last_recorded_at(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1700000000000000 + N - 1);
+
+    /* A person's records of a type valid on a day: printed for the same reason. */
+    struct collected c;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t total = 0;
+    for (int i = 0; i < 1000; i++)
+        total += query(f->s, pids[i % PERSONS], "absence", day(2024, 6, 1), INT64_MAX, &c);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(total > 0);
+    printf("store query: 1000 person/type/valid_on queries (~%zu rows each) in %.3f s\n",
+           total / 1000, secs);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown)
+
+int
+main(void)
+{
+    const struct CMUnitTest sqlite_tests[] = {
+        T(test_open_modes),
+        T(test_open_not_a_database),
+        T(test_migrations_on_reopen),
+        T(test_meta),
+        T(test_org_issuer),
+        T(test_person_roundtrip),
+        T(test_person_bad_input),
+        T(test_cpr_change),
+        T(test_cpr_two_persons_conflict),
+        T(test_person_put_inside_transaction),
+        T(test_residence_and_protection_boundaries),
+        T(test_record_insert_get),
+        T(test_record_conflicts_and_rules),
+        T(test_correction_chain_as_of),
+        T(test_query_filters_and_order),
+        T(test_query_reentrant),
+        T(test_records_append_only),
+        T(test_is_member_on),
+        T(test_rollback_leaves_nothing),
+        T(test_savepoints),
+        cmocka_unit_test(test_null_handles),
+        T(test_throughput),
+    };
+    return cmocka_run_group_tests_name("store/sqlite", sqlite_tests, NULL, NULL);
+}
