@@ -14,7 +14,7 @@
 #include "core/dfdg.h"
 #include "core/cpr.h"
 
-#define DFDG_TOKEN_MAX 4096 /* longest token accepted, in bytes */
+#define DFDG_TOKEN_MAX 4096  /* longest token accepted, in bytes */
 #define DFDG_TOKEN_LEEWAY 30 /* seconds of clock skew tolerated for exp/nbf/iat */
 
 struct dfdg_claims {
