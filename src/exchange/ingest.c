@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ingest.c: preparing records in request threads and applying them in the writer thread
+ * (see ingest.h for the outcomes).
+ *
+ * Invariants:
+ *   1. Nothing is updated in place: a correction or cancellation is a new record whose
+ *      target_id names the record it supersedes or withdraws.
+ *   2. (reporter, source_ref) identifies a report: the same content again is a replay that
+ *      answers the first id; other content is a conflict. The content hash covers everything
+ *      the reporter sent (kind, target, type, subject, valid time, data, reason).
+ *   3. A record is superseded or withdrawn at most once: only a current record can be the
+ *      target of a correction or cancellation, so history is a chain, never a tree.
+ *   4. Checks that read the store (idempotency, residence, membership, the target) run in
+ *      the writer's transaction, so they see every write committed before and every write
+ *      of the same group before them.
+ */
+#include "core/dfdg.h"
+#include "exchange/ingest.h"
+#include "core/uuid.h"
+#include "core/when.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+
+void
+dfdg_ingest_item_cleanup(struct dfdg_ingest_item *it)
+{
+    if (it == NULL)
+        return;
+    free(it->data);
+    free(it->reason);
+    it->data = NULL;
+    it->reason = NULL;
+}
+
+/* SHA-256 over the canonical content, each part length-prefixed so parts cannot run into
+ * each other. */
+void
+dfdg_ingest_hash(struct dfdg_ingest_item *it)
+{
+    crypto_hash_sha256_state st;
+    const char *parts[] = {
+        it->kind == DFDG_RECORD_ORIGINAL     ? "original"
+        : it->kind == DFDG_RECORD_CORRECTION ? "correction"
+                                             : "cancellation",
+        it->target_id,
+        it->type != NULL ? it->type->code : "",
+        it->cpr,
+        it->cvr,
+        it->data != NULL ? it->data : "",
+        it->reason != NULL ? it->reason : "",
+    };
+    crypto_hash_sha256_init(&st);
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(parts); i++) {
+        uint64_t n = strlen(parts[i]);
+        crypto_hash_sha256_update(&st, (const unsigned char *)&n, sizeof n);
+        crypto_hash_sha256_update(&st, (const unsigned char *)parts[i], n);
+    }
+    int32_t days[2] = {it->valid_from, it->valid_to};
+    crypto_hash_sha256_update(&st, (const unsigned char *)days, sizeof days);
+    crypto_hash_sha256_final(&st, it->content_hash);
+}
+
+dfdg_err
+dfdg_ingest_prepare_record(const struct dfdg_catalog *cat, const struct dfdg_actor *a, json_t *body,
+                           const char *target_id, struct dfdg_ingest_item *out,
+                           struct dfdg_verrors *ve, struct dfdg_denial *why)
+{
+    memset(out, 0, sizeof *out);
+    struct dfdg_record_in in;
+    dfdg_err rc = dfdg_catalog_validate_record(cat, body, a->kind, &in, ve);
+    if (rc != DFDG_OK)
+        return rc;
+    if (!dfdg_type_has_reporter(in.type, a->kind)) {
+        why->rule = "report.kind";
+        snprintf(why->msg, sizeof why->msg, "org kind '%s' may not report type '%s'",
+                 dfdg_org_kind_name(a->kind), in.type->code);
+        return DFDG_DENIED;
+    }
+    out->kind = target_id != NULL ? DFDG_RECORD_CORRECTION : DFDG_RECORD_ORIGINAL;
+    if (target_id != NULL)
+        dfdg_strlcpy(out->target_id, target_id, sizeof out->target_id);
+    out->type = in.type;
+    if (in.type->subject == DFDG_SUBJECT_PERSON)
+        dfdg_strlcpy(out->cpr, in.cpr.digits, sizeof out->cpr);
+    else
+        dfdg_strlcpy(out->cvr, in.cvr, sizeof out->cvr);
+    dfdg_strlcpy(out->source_ref, in.source_ref, sizeof out->source_ref);
+    out->valid_from = in.valid_from;
+    out->valid_to = in.valid_to;
+    out->data = json_dumps(in.data, JSON_COMPACT | JSON_SORT_KEYS);
+    if (out->data == NULL)
+        return DFDG_NOMEM;
+    dfdg_ingest_hash(out);
+    return DFDG_OK;
+}
+
+dfdg_err
+dfdg_ingest_prepare_cancellation(const struct dfdg_actor *a, json_t *body, const char *target_id,
+                                 struct dfdg_ingest_item *out, struct dfdg_verrors *ve)
+{
+    (void)a;
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(body)) {
+        dfdg_verrors_add(ve, "", "type", "the body must be a JSON object");
+        return DFDG_INVAL;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val)
+    {
+        if (strcmp(key, "source_ref") != 0 && strcmp(key, "reason") != 0)
+            dfdg_verrors_add(ve, key, "unknown", "unknown key; expected source_ref and reason");
+    }
+    json_t *sr = json_object_get(body, "source_ref");
+    size_t srlen = json_string_length(sr);
+    if (!json_is_string(sr) || srlen == 0 || srlen >= sizeof out->source_ref)
+        dfdg_verrors_add(ve, "source_ref", json_is_string(sr) ? "max_length" : "required",
+                         "source_ref must be a string of 1 to 128 characters");
+    else if (strlen(json_string_value(sr)) != srlen)
+        dfdg_verrors_add(ve, "source_ref", "type", "source_ref must not contain NUL characters");
+    json_t *reason = json_object_get(body, "reason");
+    size_t rlen = json_string_length(reason);
+    if (!json_is_string(reason) || rlen == 0 || rlen > DFDG_REASON_MAX)
+        dfdg_verrors_add(ve, "reason", json_is_string(reason) ? "max_length" : "required",
+                         "reason must be a string of 1 to %d bytes", DFDG_REASON_MAX);
+    else if (strlen(json_string_value(reason)) != rlen)
+        dfdg_verrors_add(ve, "reason", "type", "reason must not contain NUL characters");
+    if (ve->n > 0)
+        return DFDG_INVAL;
+    out->kind = DFDG_RECORD_CANCELLATION;
+    dfdg_strlcpy(out->target_id, target_id, sizeof out->target_id);
+    dfdg_strlcpy(out->source_ref, json_string_value(sr), sizeof out->source_ref);
+    out->valid_from = 0;
+    out->valid_to = DFDG_DATE_NONE;
+    out->reason = strdup(json_string_value(reason));
+    out->data = strdup("{}");
+    if (out->reason == NULL || out->data == NULL)
+        return DFDG_NOMEM;
+    dfdg_ingest_hash(out);
+    return DFDG_OK;
+}
+
+static void outcome(struct dfdg_ingest_item *it, int status, const char *rule, const char *fmt, ...)
+    DFDG_PRINTF(4, 5);
+
+static void
+outcome(struct dfdg_ingest_item *it, int status, const char *rule, const char *fmt, ...)
+{
+    it->status = status;
+    it->rule = rule;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(it->detail, sizeof it->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* Checks the target of a correction or cancellation and fills the inherited parts of rec.
+ * Returns DFDG_OK with it->status still 0 when the item may go on. */
+static dfdg_err
+check_target(struct dfdg_store *s, const struct dfdg_actor *a, struct dfdg_ingest_item *it,
+             struct dfdg_record *rec)
+{
+    struct dfdg_record target = {0}, succ = {0};
+    dfdg_err rc = dfdg_store_record_get(s, it->target_id, &target);
+    if (rc == DFDG_NOT_FOUND) {
+        outcome(it, 404, NULL, "there is no record with id %s", it->target_id);
+        return DFDG_OK;
+    }
+    if (rc != DFDG_OK)
+        return rc;
+    if (target.kind == DFDG_RECORD_CANCELLATION) {
+        outcome(it, 422, NULL, "record %s is a cancellation and cannot be corrected or cancelled",
+                it->target_id);
+        goto done;
+    }
+    /* The chain belongs to the reporter of its original, whoever corrected it since. */
+    if (strcmp(target.owner, a->org) != 0 && a->kind != DFDG_KIND_STAR) {
+        outcome(it, 403, "report.owner",
+                "only the reporter of a record (or STAR) may correct or cancel it");
+        goto done;
+    }
+    rc = dfdg_store_record_successor(s, it->target_id, INT64_MAX, &succ);
+    if (rc == DFDG_OK) {
+        outcome(it, 409, NULL, "record %s was already %s by record %s", it->target_id,
+                succ.kind == DFDG_RECORD_CANCELLATION ? "cancelled" : "corrected", succ.id);
+        goto done;
+    }
+    if (rc != DFDG_NOT_FOUND)
+        goto done;
+    rc = DFDG_OK;
+    dfdg_strlcpy(rec->owner, target.owner, sizeof rec->owner);
+    if (it->kind == DFDG_RECORD_CORRECTION) {
+        if (strcmp(target.type, it->type->code) != 0 || target.person_id != rec->person_id ||
+            strcmp(target.cvr, rec->cvr) != 0)
+            outcome(it, 422, NULL,
+                    "a correction keeps the type and the subject of the record it corrects");
+    } else {
+        dfdg_strlcpy(rec->type, target.type, sizeof rec->type);
+        rec->person_id = target.person_id;
+        dfdg_strlcpy(rec->cvr, target.cvr, sizeof rec->cvr);
+        rec->valid_from = target.valid_from;
+        rec->valid_to = target.valid_to;
+    }
+done:
+    dfdg_record_cleanup(&succ);
+    dfdg_record_cleanup(&target);
+    return rc;
+}
+
+static dfdg_err
+apply_item(struct dfdg_store *s, const struct dfdg_actor *a, struct dfdg_ingest_item *it,
+           int64_t tx_time)
+{
+    struct dfdg_record prev = {0};
+    dfdg_err rc = dfdg_store_record_by_source(s, a->org, it->source_ref, &prev);
+    if (rc == DFDG_OK) {
+        if (sodium_memcmp(prev.content_hash, it->content_hash, sizeof it->content_hash) == 0) {
+            it->status = 200;
+            dfdg_strlcpy(it->id, prev.id, sizeof it->id);
+            it->recorded_at = prev.recorded_at;
+        } else {
+            outcome(it, 409, NULL,
+                    "source_ref '%s' was already used by this reporter for other content",
+                    it->source_ref);
+        }
+        dfdg_record_cleanup(&prev);
+        return DFDG_OK;
+    }
+    if (rc != DFDG_NOT_FOUND)
+        return rc;
+
+    struct dfdg_record rec = {0};
+    if (it->cpr[0] != '\0') {
+        rc = dfdg_store_person_resolve(s, it->cpr, &rec.person_id);
+        if (rc == DFDG_NOT_FOUND) {
+            outcome(it, 422, NULL, "the person is not in the CPR master data");
+            return DFDG_OK;
+        }
+        if (rc != DFDG_OK)
+            return rc;
+    }
+    dfdg_strlcpy(rec.cvr, it->cvr, sizeof rec.cvr);
+    if (it->type != NULL)
+        dfdg_strlcpy(rec.type, it->type->code, sizeof rec.type);
+    rec.valid_from = it->valid_from;
+    rec.valid_to = it->valid_to;
+    if (it->kind != DFDG_RECORD_ORIGINAL) {
+        rc = check_target(s, a, it, &rec);
+        if (rc != DFDG_OK || it->status != 0)
+            return rc;
+    }
+    if (it->kind != DFDG_RECORD_CANCELLATION) {
+        struct dfdg_denial why = {0};
+        rc = dfdg_authz_may_report(s, a, it->type, rec.person_id, it->valid_from, &why);
+        if (rc == DFDG_DENIED) {
+            outcome(it, 403, why.rule, "%s", why.msg);
+            return DFDG_OK;
+        }
+        if (rc != DFDG_OK)
+            return rc;
+    }
+    dfdg_uuid7_make(tx_time / 1000, rec.id);
+    dfdg_strlcpy(rec.reporter, a->org, sizeof rec.reporter);
+    dfdg_strlcpy(rec.source_ref, it->source_ref, sizeof rec.source_ref);
+    dfdg_strlcpy(rec.target_id, it->target_id, sizeof rec.target_id);
+    rec.recorded_at = tx_time;
+    rec.kind = it->kind;
+    memcpy(rec.content_hash, it->content_hash, sizeof rec.content_hash);
+    rec.data = it->data;
+    rec.reason = it->reason;
+    rc = dfdg_store_record_insert(s, &rec);
+    if (rc != DFDG_OK)
+        return rc;
+    it->status = 201;
+    dfdg_strlcpy(it->id, rec.id, sizeof it->id);
+    it->recorded_at = tx_time;
+    return DFDG_OK;
+}
+
+dfdg_err
+dfdg_ingest_apply(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_time)
+{
+    struct dfdg_ingest_req *req = (struct dfdg_ingest_req *)wr;
+    for (size_t i = 0; i < req->nitems; i++) {
+        struct dfdg_ingest_item *it = &req->items[i];
+        if (it->status != 0)
+            continue; /* rejected before it reached the writer */
+        dfdg_err rc = apply_item(s, &req->actor, it, tx_time);
+        if (rc != DFDG_OK) {
+            /* The whole request is rolled back: no item of it may look applied. */
+            for (size_t j = 0; j < req->nitems; j++)
+                if (req->items[j].status == 201 || req->items[j].status == 200)
+                    req->items[j].status = 0;
+            return rc;
+        }
+    }
+    return DFDG_OK;
+}
