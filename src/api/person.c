@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * person.c: person-scoped reads, GET /v1/person and GET /v1/person/records. The person is
+ * named by the DFDG-CPR header, never in the URL. What the caller sees follows DESIGN
+ * section 4: the relationship of the caller's org to the person today decides, per type;
+ * protected addresses are masked for a-kasser, other actors and researchers.
+ */
+#include "core/dfdg.h"
+#include "api/api_int.h"
+#include "core/when.h"
+
+/* Resolves DFDG-CPR and the caller's relations to the person; replies on failure. */
+static bool
+resolve_person(struct dfdg_req *r, struct dfdg_store *s, struct dfdg_relations *rel)
+{
+    const char *h = dfdg_req_header(r, "DFDG-CPR");
+    if (h == NULL || *h == '\0') {
+        dfdg_reply_problem(r, 400, "missing-cpr", "name the person in the DFDG-CPR header");
+        return false;
+    }
+    struct dfdg_cpr cpr;
+    struct dfdg_errinfo ei = {0};
+    if (dfdg_cpr_parse(h, strlen(h), &cpr, &ei) != DFDG_OK) {
+        struct dfdg_verrors ve = {0};
+        dfdg_verrors_add(&ve, "DFDG-CPR", "cpr", "not a valid CPR number: %s", ei.msg);
+        dfdg_reply_invalid(r, &ve);
+        return false;
+    }
+    int64_t person_id;
+    dfdg_err rc = dfdg_store_person_resolve(s, cpr.digits, &person_id);
+    if (rc == DFDG_NOT_FOUND) {
+        dfdg_reply_problem(r, 404, "unknown-person", "the person is not in the CPR master data");
+        return false;
+    }
+    if (rc == DFDG_OK)
+        rc = dfdg_authz_relations(s, &r->actor, person_id, dfdg_date_today(), rel);
+    if (rc != DFDG_OK) {
+        dfdg_reply_err(r, rc, NULL);
+        return false;
+    }
+    return true;
+}
+
+static json_t *
+date_or_null(int32_t day)
+{
+    if (day == DFDG_DATE_NONE)
+        return json_null();
+    char buf[DFDG_DATE_LEN];
+    dfdg_date_format(day, buf);
+    return json_string(buf);
+}
+
+/* Master data as the caller may see it (masked: name only, no addresses). */
+static json_t *
+person_json(const struct dfdg_person *p, bool protected_now, bool mask)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "cpr", json_string(p->cpr));
+    json_t *prev = json_array();
+    for (size_t i = 0; i < p->nprevious; i++)
+        json_array_append_new(prev, json_string(p->previous[i]));
+    json_object_set_new(o, "previous_cprs", prev);
+    json_object_set_new(o, "name",
+                        json_pack("{s:s, s:s?, s:s}", "first", p->first, "middle",
+                                  p->middle[0] != '\0' ? p->middle : NULL, "last", p->last));
+    json_object_set_new(o, "birthdate", date_or_null(p->birthdate));
+    json_object_set_new(o, "sex", json_string(p->sex));
+    json_object_set_new(o, "status", json_string(p->status));
+    json_object_set_new(o, "address_protected", json_boolean(protected_now));
+    if (!(protected_now && mask)) {
+        json_t *addrs = json_array();
+        for (size_t i = 0; i < p->naddresses; i++) {
+            const struct dfdg_address *a = &p->addresses[i];
+            json_array_append_new(addrs,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "kommunekode",
+                                            a->kommunekode, "road", a->road, "house", a->house,
+                                            "postcode", a->postcode, "city", a->city, "from",
+                                            date_or_null(a->from), "to", date_or_null(a->to)));
+        }
+        json_object_set_new(o, "addresses", addrs);
+    }
+    json_t *kids = json_array();
+    for (size_t i = 0; i < p->nchildren; i++)
+        json_array_append_new(kids, date_or_null(p->children[i]));
+    json_object_set_new(o, "children_birthdates", kids);
+    return o;
+}
+
+void
+dfdg_h_person_get(struct dfdg_req *r)
+{
+    struct dfdg_store *s = dfdg_store_pool_take(r->st->readers);
+    struct dfdg_relations rel;
+    struct dfdg_person p = {0};
+    if (!resolve_person(r, s, &rel))
+        goto put_store;
+    struct dfdg_denial why = {0};
+    if (!dfdg_authz_may_read_person(&r->actor, &rel, &why)) {
+        dfdg_reply_denied(r, &why);
+        goto put_store;
+    }
+    bool protected_now = false;
+    dfdg_err rc = dfdg_store_person_get(s, rel.person_id, &p);
+    if (rc == DFDG_OK)
+        rc = dfdg_store_is_protected_on(s, rel.person_id, dfdg_date_today(), &protected_now);
+    if (rc != DFDG_OK) {
+        dfdg_reply_err(r, rc, NULL);
+        goto cleanup;
+    }
+    /* Address protection: a-kasser, other actors and researchers see the name only. */
+    dfdg_reply_json(r, 200, person_json(&p, protected_now, dfdg_authz_masks_address(&r->actor)));
+cleanup:
+    dfdg_person_cleanup(&p);
+put_store:
+    dfdg_store_pool_put(r->st->readers, s);
+}
+
+#define DFDG_LIST_DEFAULT 1000
+#define DFDG_LIST_MAX 10000
+
+struct list_ctx {
+    struct dfdg_req *r;               /* the request */
+    const struct dfdg_relations *rel; /* the caller's relations to the person */
+    const char *cpr;                  /* the person's current number */
+    json_t *out;                      /* the records array */
+    size_t limit;                     /* stop after this many */
+};
+
+static bool
+list_cb(const struct dfdg_record *rec, void *arg)
+{
+    struct list_ctx *c = arg;
+    const struct dfdg_type *t = dfdg_catalog_find(c->r->st->cat, rec->type);
+    if (t == NULL || !dfdg_authz_may_read(&c->r->actor, t, rec->owner, c->rel, NULL))
+        return true;
+    json_array_append_new(c->out, dfdg_api_record_json(rec, c->cpr));
+    return json_array_size(c->out) < c->limit;
+}
+
+/* Parses the list filters; replies 400 and returns false when one is bad. */
+static bool
+parse_filters(struct dfdg_req *r, struct dfdg_record_query *q)
+{
+    struct dfdg_verrors ve = {0};
+    struct dfdg_errinfo ei = {0};
+    q->valid_on = DFDG_DATE_NONE;
+    q->as_of = INT64_MAX;
+    q->limit = DFDG_LIST_DEFAULT;
+    const char *type = dfdg_req_query(r, "type");
+    if (type != NULL) {
+        if (dfdg_catalog_find(r->st->cat, type) == NULL)
+            dfdg_verrors_add(&ve, "type", "unknown_type", "no information type has that code");
+        q->type = type;
+    }
+    const char *v = dfdg_req_query(r, "valid_on");
+    if (v != NULL && dfdg_date_parse(v, strlen(v), &q->valid_on, &ei) != DFDG_OK)
+        dfdg_verrors_add(&ve, "valid_on", "date", "valid_on must be a date (YYYY-MM-DD): %s",
+                         ei.msg);
+    const char *a = dfdg_req_query(r, "as_of");
+    if (a != NULL && dfdg_time_parse(a, strlen(a), &q->as_of, &ei) != DFDG_OK)
+        dfdg_verrors_add(&ve, "as_of", "time", "as_of must be an RFC 3339 time or a date: %s",
+                         ei.msg);
+    const char *l = dfdg_req_query(r, "limit");
+    if (l != NULL) {
+        char *end;
+        long n = strtol(l, &end, 10);
+        if (*l == '\0' || *end != '\0' || n < 1 || n > DFDG_LIST_MAX)
+            dfdg_verrors_add(&ve, "limit", "range", "limit must be 1 to %d", DFDG_LIST_MAX);
+        else
+            q->limit = (size_t)n;
+    }
+    if (ve.n > 0) {
+        dfdg_reply_invalid(r, &ve);
+        return false;
+    }
+    return true;
+}
+
+void
+dfdg_h_person_records(struct dfdg_req *r)
+{
+    struct dfdg_record_query q = {0};
+    if (!parse_filters(r, &q))
+        return;
+    struct dfdg_store *s = dfdg_store_pool_take(r->st->readers);
+    struct dfdg_relations rel;
+    struct dfdg_person p = {0};
+    if (!resolve_person(r, s, &rel))
+        goto put_store;
+    dfdg_err rc = dfdg_store_person_get(s, rel.person_id, &p);
+    if (rc != DFDG_OK) {
+        dfdg_reply_err(r, rc, NULL);
+        goto cleanup;
+    }
+    struct list_ctx c = {.r = r, .rel = &rel, .cpr = p.cpr, .out = json_array(), .limit = q.limit};
+    q.person_id = rel.person_id;
+    size_t want = q.limit;
+    q.limit = 0; /* filtering happens in the callback; it stops at want */
+    rc = dfdg_store_records_query(s, &q, list_cb, &c);
+    if (rc != DFDG_OK) {
+        json_decref(c.out);
+        dfdg_reply_err(r, rc, NULL);
+        goto cleanup;
+    }
+    dfdg_reply_json(
+        r, 200,
+        json_pack("{s:o, s:b}", "records", c.out, "truncated", json_array_size(c.out) >= want));
+cleanup:
+    dfdg_person_cleanup(&p);
+put_store:
+    dfdg_store_pool_put(r->st->readers, s);
+}
