@@ -193,19 +193,21 @@ dfdg_h_person_records(struct dfdg_req *r)
         dfdg_reply_err(r, rc, NULL);
         goto cleanup;
     }
-    struct list_ctx c = {.r = r, .rel = &rel, .cpr = p.cpr, .out = json_array(), .limit = q.limit};
-    q.person_id = rel.person_id;
+    /* One more than asked for tells whether the list was cut. */
     size_t want = q.limit;
-    q.limit = 0; /* filtering happens in the callback; it stops at want */
+    struct list_ctx c = {.r = r, .rel = &rel, .cpr = p.cpr, .out = json_array(), .limit = want + 1};
+    q.person_id = rel.person_id;
+    q.limit = 0; /* the read rule filters in the callback, which stops at c.limit */
     rc = dfdg_store_records_query(s, &q, list_cb, &c);
     if (rc != DFDG_OK) {
         json_decref(c.out);
         dfdg_reply_err(r, rc, NULL);
         goto cleanup;
     }
-    dfdg_reply_json(
-        r, 200,
-        json_pack("{s:o, s:b}", "records", c.out, "truncated", json_array_size(c.out) >= want));
+    bool truncated = json_array_size(c.out) > want;
+    if (truncated)
+        json_array_remove(c.out, want);
+    dfdg_reply_json(r, 200, json_pack("{s:o, s:b}", "records", c.out, "truncated", truncated));
 cleanup:
     dfdg_person_cleanup(&p);
 put_store:

@@ -183,7 +183,12 @@ class Hub:
             con.close()
 
     def close(self):
-        self.stop()
+        """Stops the server; a non-zero exit (a crash, or a leak under ASan) fails the test."""
+        if self.proc is None:
+            return
+        rc = self.stop()
+        if rc != 0:
+            raise AssertionError("dfdg serve exited %s:\n%s" % (rc, self.serve_log()[-3000:]))
 
 
 def is_problem(r, status):

@@ -208,6 +208,69 @@ def test_person_header_errors(dfdg):
         h.close()
 
 
+def test_list_limit_and_truncation(dfdg):
+    h = hub(dfdg)
+    try:
+        for i in range(3):
+            assert h.post("kommune:101", rec(source_ref="l-%d" % i,
+                                             valid_from="2026-03-0%d" % (i + 2))).status == 201
+        r = h.req("GET", "/v1/person/records?limit=2", "kommune:101", cpr=JENS)
+        assert len(r.json["records"]) == 2 and r.json["truncated"] is True, r
+        # Newest valid_from first.
+        assert [x["valid_from"] for x in r.json["records"]] == ["2026-03-04", "2026-03-03"]
+        r = h.req("GET", "/v1/person/records?limit=3", "kommune:101", cpr=JENS)
+        assert len(r.json["records"]) == 3 and r.json["truncated"] is False, r
+        for bad in ("0", "-1", "abc", "10001"):
+            assert is_problem(h.req("GET", "/v1/person/records?limit=" + bad, "kommune:101",
+                                    cpr=JENS), 400), bad
+    finally:
+        h.close()
+
+
+def test_hostile_bytes(dfdg):
+    h = hub(dfdg)
+    try:
+        before = h.db_count()
+        body = json.dumps(rec(source_ref="utf")).encode()
+        cases = [
+            body.replace(b'"utf"', b'"a' + bytes([0xff]) + b'b"'),  # invalid UTF-8
+            body.replace(b'"utf"', b'"a\\u0000b"'),  # an escaped NUL inside a string
+            b'{"type": "' + bytes([0]) + b'"}',  # a raw NUL byte
+        ]
+        for raw in cases:
+            r = h.req("POST", "/v1/records", "kommune:101", raw=raw)
+            assert is_problem(r, 400), (raw[:60], r)
+        # SQL meta-characters are data, nothing else.
+        r = h.post("kommune:101", rec(source_ref="x'); DROP TABLE record; --"))
+        assert r.status == 201, r
+        assert h.db_count() == before + 1
+        # Huge headers are refused, and the server stays up.
+        try:
+            r = h.req("GET", "/v1/catalog", headers={"X-Big": "a" * 100000})
+            assert r.status in (400, 413, 431), r
+        except OSError:
+            pass
+        assert h.req("GET", "/healthz").status == 200
+    finally:
+        h.close()
+
+
+def test_no_cpr_in_logs(dfdg):
+    h = hub(dfdg, extra_args=["--log-level", "debug"])
+    try:
+        assert h.post("kommune:101", rec()).status == 201
+        h.req("GET", "/v1/person", "kommune:101", cpr=JENS)
+        h.req("GET", "/v1/person/records", "kommune:101", cpr=JENS)
+        h.post("kommune:101", rec(cpr=ANE, source_ref="denied"))
+        h.post("kommune:101", rec(cpr="3213901234", source_ref="bad"))
+    finally:
+        h.close()
+    log = h.serve_log()
+    assert "http.request" in log, log[:500]
+    for cpr in (JENS, ANE, "3213901234", "010190", "020285"):
+        assert cpr not in log, cpr
+
+
 def test_sigterm_finishes_and_exits_zero(dfdg):
     h = hub(dfdg)
     assert h.post("kommune:101", rec()).status == 201
@@ -219,4 +282,5 @@ if __name__ == "__main__":
     run([test_catalog_public_and_complete, test_record_round_trip,
          test_bad_input_problems_and_store_unchanged, test_tokens_rejected,
          test_org_must_exist_for_token_cli, test_routes_and_methods, test_purpose_required,
-         test_person_header_errors, test_sigterm_finishes_and_exits_zero])
+         test_person_header_errors, test_list_limit_and_truncation, test_hostile_bytes,
+         test_no_cpr_in_logs, test_sigterm_finishes_and_exits_zero])
