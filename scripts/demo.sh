@@ -23,7 +23,8 @@ fi
 read -r cpr akasse < <(sqlite3 -separator ' ' "$db" \
   "SELECT p.cpr, r.reporter FROM person p JOIN person_address a USING (person_id)
      JOIN record r ON r.person_id = p.person_id AND r.type = 'akasse-membership'
-   WHERE a.kommunekode = '101' AND a.valid_to IS NULL AND r.valid_to IS NULL LIMIT 1;")
+   WHERE a.kommunekode = '101' AND a.valid_to IS NULL AND r.valid_to IS NULL AND r.kind = 0
+     AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id) LIMIT 1;")
 k=$("$dfdg" token --db "$db" --org kommune:101 --sub demo-caseworker)
 a=$("$dfdg" token --db "$db" --org "${akasse:-akasse:3f}" --sub demo-akasse)
 s=$("$dfdg" token --db "$db" --org star --sub demo-analyst)
@@ -33,11 +34,11 @@ cat <<MSG
 
 dfdg demo: $db ($persons synthetic persons), serving on $base
 
-Tokens (valid 8 hours):
-  KOMMUNE=$k
-  AKASSE=$a
-  STAR=$s
-  CITIZEN=$c
+Tokens (valid 8 hours; paste these lines into your shell):
+export KOMMUNE=$k
+export AKASSE=$a
+export STAR=$s
+export CITIZEN=$c
 
 A synthetic person living in København: $cpr (member of ${akasse:-none})
 
@@ -50,7 +51,12 @@ Try:
        -d '{"type":"absence","cpr":"$cpr","source_ref":"demo-1","valid_from":"$(date +%F)",
             "data":{"absence_type":"10","notification_date":"$(date +%F)"}}'
 
-(export the tokens above first, e.g. KOMMUNE=...; Ctrl-C stops the server)
+  curl -s -H "Authorization: Bearer \$AKASSE" -H "DFDG-Purpose: case-handling" \\
+       -H "DFDG-CPR: $cpr" $base/v1/person
+  curl -s -H "Authorization: Bearer \$CITIZEN" -H "DFDG-Purpose: self-service" \\
+       -H "DFDG-CPR: $cpr" $base/v1/person/records
+
+Ctrl-C stops the server.
 
 MSG
 exec "$dfdg" serve --db "$db" --listen "$listen"

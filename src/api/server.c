@@ -782,8 +782,12 @@ dfdg_server_stop(struct dfdg_server *srv, unsigned grace_seconds)
     /* In-flight requests finish: the writer keeps committing and resuming them. */
     for (unsigned i = 0; i < grace_seconds * 100 && atomic_load(&srv->inflight) > 0; i++)
         usleep(10000);
-    MHD_stop_daemon(srv->daemon);
+    /* Stopping the writer drains its queue, so every suspended request is resumed while the
+     * daemon still runs; after this nothing can resume a connection any more. */
     dfdg_writer_stop(srv->st.writer);
+    for (unsigned i = 0; i < 200 && atomic_load(&srv->inflight) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(srv->daemon);
     dfdg_store_pool_free(srv->st.readers);
     free_catalog_text(&srv->st);
     free(srv->st.orgs);
