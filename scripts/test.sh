@@ -17,7 +17,7 @@ run_suite() {
 }
 
 echo "== normal build (-Werror) =="
-run_suite build
+run_suite build -DDFDG_BENCH=ON
 if [ "${DFDG_TEST_QUICK:-0}" != 1 ]; then
   echo "== ASan + UBSan build =="
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
