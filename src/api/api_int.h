@@ -9,6 +9,7 @@
 #include "core/dfdg.h"
 #include "api/api.h"
 #include "authz/access.h"
+#include "authz/tokencache.h"
 #include "exchange/ingest.h"
 #include "store/pool.h"
 
@@ -44,7 +45,8 @@ struct dfdg_server_state {
     size_t norgs;
     struct dfdg_issuer *issuers; /* token issuers */
     size_t nissuers;
-    char **catalog_text; /* JSON of each type, then of the whole catalog */
+    char **catalog_text;             /* JSON of each type, then of the whole catalog */
+    struct dfdg_token_cache *tokens; /* verified bearer tokens */
 };
 
 /* Per-request state; lives from the first callback to the completion callback. */

@@ -327,7 +327,8 @@ authenticate(struct dfdg_req *r)
     struct dfdg_claims claims;
     struct dfdg_errinfo ei = {0};
     int64_t now = dfdg_time_now_us() / 1000000;
-    if (dfdg_token_verify(tok, strlen(tok), now, issuer_lookup, r->st, &claims, &ei) != DFDG_OK) {
+    if (dfdg_token_cache_verify(r->st->tokens, tok, strlen(tok), now, issuer_lookup, r->st, &claims,
+                                &ei) != DFDG_OK) {
         dfdg_reply_problem(r, 401, "invalid-token", "%s", ei.msg);
         return false;
     }
@@ -590,6 +591,8 @@ dfdg_metrics_render(struct dfdg_req *r)
     struct dfdg_server *srv = r->srv;
     struct dfdg_writer_stats ws;
     dfdg_writer_get_stats(r->st->writer, &ws);
+    uint64_t hits, misses;
+    dfdg_token_cache_stats(r->st->tokens, &hits, &misses);
     char *buf = malloc(4096);
     if (buf == NULL) {
         dfdg_reply_err(r, DFDG_NOMEM, NULL);
@@ -620,11 +623,18 @@ dfdg_metrics_render(struct dfdg_req *r)
         "dfdg_writer_failed_total %llu\n"
         "# HELP dfdg_writer_rejected_total Write requests refused with 503 (queue full).\n"
         "# TYPE dfdg_writer_rejected_total counter\n"
-        "dfdg_writer_rejected_total %llu\n",
+        "dfdg_writer_rejected_total %llu\n"
+        "# HELP dfdg_token_cache_hits_total Bearer tokens answered from the verified-token cache.\n"
+        "# TYPE dfdg_token_cache_hits_total counter\n"
+        "dfdg_token_cache_hits_total %llu\n"
+        "# HELP dfdg_token_cache_misses_total Bearer tokens whose signature was checked.\n"
+        "# TYPE dfdg_token_cache_misses_total counter\n"
+        "dfdg_token_cache_misses_total %llu\n",
         atomic_load(&srv->by_class[2]), atomic_load(&srv->by_class[3]),
         atomic_load(&srv->by_class[4]), atomic_load(&srv->by_class[5]), atomic_load(&srv->problems),
         atomic_load(&srv->inflight), (unsigned long long)ws.groups, (unsigned long long)ws.requests,
-        (unsigned long long)ws.failed, (unsigned long long)ws.rejected);
+        (unsigned long long)ws.failed, (unsigned long long)ws.rejected, (unsigned long long)hits,
+        (unsigned long long)misses);
     dfdg_reply_raw(r, 200, "text/plain; version=0.0.4", buf, n > 0 ? (size_t)n : 0);
 }
 
@@ -717,6 +727,8 @@ dfdg_server_start(const struct dfdg_server_config *c, struct dfdg_server **out,
     srv->st.cfg = *c;
     srv->st.cat = c->cat;
     rc = render_catalog(&srv->st);
+    if (rc == DFDG_OK)
+        rc = dfdg_token_cache_new(4096, &srv->st.tokens);
     if (rc != DFDG_OK)
         goto free_srv;
     unsigned threads = c->threads;
@@ -758,6 +770,7 @@ stop_writer:
 free_pool:
     dfdg_store_pool_free(srv->st.readers);
 free_srv:
+    dfdg_token_cache_free(srv->st.tokens);
     free_catalog_text(&srv->st);
     free(srv->st.orgs);
     free(srv->st.issuers);
@@ -789,6 +802,7 @@ dfdg_server_stop(struct dfdg_server *srv, unsigned grace_seconds)
         usleep(10000);
     MHD_stop_daemon(srv->daemon);
     dfdg_store_pool_free(srv->st.readers);
+    dfdg_token_cache_free(srv->st.tokens);
     free_catalog_text(&srv->st);
     free(srv->st.orgs);
     free(srv->st.issuers);
