@@ -15,9 +15,14 @@
  *   3. A cached statement is reset (and its bindings cleared) before the function that used it
  *      returns. A statement still stepping (a records_query callback that calls back into the
  *      store) is never reused: stmt_get prepares a private copy instead.
- *   4. Records are only ever inserted; triggers in the schema reject UPDATE and DELETE.
+ *   4. Records, deliveries and disclosures are only ever inserted; triggers in the schema
+ *      reject UPDATE and DELETE.
  *   5. person_put changes a person's master data all or nothing: inside the caller's
  *      transaction it works under a savepoint, otherwise in a transaction of its own.
+ *   6. A delivery's seq is its rowid and grows in commit order: SQLite runs one write
+ *      transaction at a time, so no transaction can commit a smaller rowid after a larger one
+ *      became visible (schema_sqlite.h, v1 -> v2). Delivery and disclosure inserts, like record
+ *      inserts, refuse to run outside a transaction.
  */
 #include "core/dfdg.h"
 
@@ -54,6 +59,16 @@ _Static_assert(DFDG_ARRAY_LEN(dfdg_sqlite_migrations) == DFDG_STORE_SCHEMA_VERSI
 #define QUERY_TAIL                                                                                 \
     " AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id AND s.recorded_at <= ?2)"    \
     " ORDER BY r.valid_from DESC, r.recorded_at DESC, r.seq DESC LIMIT ?5"
+
+/*
+ * A delivery with its record and the subject's current CPR number, in the column order
+ * delivery_row reads: the record first, so row_to_record's indexes hold, then the rest.
+ */
+#define DELIVERY_COL_CPR 16
+#define DELIVERY_HEAD                                                                              \
+    "SELECT " RECORD_COLS ", p.cpr, d.seq, d.org_id, d.record_id, d.reason, d.created_at"          \
+    " FROM delivery d JOIN record r ON r.id = d.record_id"                                         \
+    " LEFT JOIN person p ON p.person_id = r.person_id"
 
 enum stmt_id {
     ST_BEGIN,
@@ -99,6 +114,13 @@ enum stmt_id {
     ST_QUERY_TYPE_VALID,
     ST_COUNT_RECORDS,
     ST_COUNT_PERSONS,
+    ST_MEMBERS_ON,
+    ST_DELIVERY_INSERT,
+    ST_FEED,
+    ST_DELIVERIES_OF,
+    ST_LAST_DELIVERY_SEQ,
+    ST_DISCLOSURE_INSERT,
+    ST_COUNT_DISCLOSURES,
     ST__COUNT
 };
 
@@ -174,6 +196,21 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_QUERY_TYPE_VALID] = QUERY_HEAD QUERY_TYPE QUERY_VALID QUERY_TAIL,
     [ST_COUNT_RECORDS] = "SELECT count(*) FROM record",
     [ST_COUNT_PERSONS] = "SELECT count(*) FROM person",
+    /* BEK kap. 16: the owners of current membership chains; a correction keeps the owner. */
+    [ST_MEMBERS_ON] = "SELECT DISTINCT r.owner FROM record r WHERE r.person_id = ?1"
+                      " AND r.type = 'akasse-membership' AND r.kind != 2"
+                      " AND r.valid_from <= ?2 AND (r.valid_to IS NULL OR r.valid_to >= ?2)"
+                      " AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id)"
+                      " ORDER BY r.owner",
+    [ST_DELIVERY_INSERT] = "INSERT INTO delivery(org_id, record_id, reason, created_at)"
+                           " VALUES(?1, ?2, ?3, ?4)",
+    [ST_FEED] = DELIVERY_HEAD " WHERE d.org_id = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3",
+    [ST_DELIVERIES_OF] = DELIVERY_HEAD " WHERE d.record_id = ?1 ORDER BY d.seq",
+    [ST_LAST_DELIVERY_SEQ] = "SELECT COALESCE(max(seq), 0) FROM delivery",
+    [ST_DISCLOSURE_INSERT] = "INSERT INTO disclosure(at, org_id, sub, person_id, record_id, type,"
+                             " purpose, legal_basis, channel)"
+                             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_COUNT_DISCLOSURES] = "SELECT count(*) FROM disclosure",
 };
 
 struct sq_store {
@@ -1784,6 +1821,191 @@ sq_count_persons(struct dfdg_store *s, int64_t *out /* OUT */)
     return scalar(sq(s), ST_COUNT_PERSONS, "count_persons", out);
 }
 
+/* --- relationships derived from records ---------------------------------------------------- */
+
+static dfdg_err
+sq_members_on(struct dfdg_store *s, int64_t person_id, int32_t day, dfdg_org_cb cb, void *ctx)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_MEMBERS_ON, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, person_id);
+    b_int64(&b, day);
+    rc = b_check(q, &b, "members_on");
+    if (rc != DFDG_OK)
+        goto reset;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *owner = (const char *)sqlite3_column_text(st, 0);
+        if (owner == NULL) {
+            rc = corrupt(q, "record.owner");
+            goto reset;
+        }
+        if (!cb(owner, ctx)) {
+            src = SQLITE_DONE;
+            break;
+        }
+    }
+    if (src != SQLITE_DONE)
+        rc = fail(q, src, "members_on");
+reset:
+    stmt_put(q, ST_MEMBERS_ON, st);
+    return rc;
+}
+
+/* --- deliveries and disclosures ------------------------------------------------------------- */
+
+static dfdg_err
+sq_delivery_insert(struct dfdg_store *s, struct dfdg_delivery *d)
+{
+    struct sq_store *q = sq(s);
+    if (sqlite3_get_autocommit(q->db))
+        return dfdg_store_set_error(s, DFDG_INTERNAL,
+                                    "delivery_insert outside a transaction (call begin first)");
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_DELIVERY_INSERT, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_text(&b, d->org_id);
+    b_text(&b, d->record_id);
+    b_text(&b, d->reason);
+    b_int64(&b, d->created_at);
+    rc = b_check(q, &b, "delivery_insert");
+    if (rc == DFDG_OK)
+        rc = step_done(q, st, "delivery_insert");
+    if (rc == DFDG_OK)
+        d->seq = sqlite3_last_insert_rowid(q->db);
+    stmt_put(q, ST_DELIVERY_INSERT, st);
+    return rc;
+}
+
+/* Fills d, r (borrowing data and reason from st) and *cpr from a row of DELIVERY_HEAD. */
+static dfdg_err
+delivery_row(struct sq_store *q, sqlite3_stmt *st, struct dfdg_delivery *d /* OUT */,
+             struct dfdg_record *r /* OUT */, const char **cpr /* OUT */)
+{
+    dfdg_err rc = row_to_record(q, st, false, r);
+    if (rc != DFDG_OK)
+        return rc;
+    /* A company record has no person: its CPR number is "". */
+    const unsigned char *c = sqlite3_column_text(st, DELIVERY_COL_CPR);
+    *cpr = c != NULL ? (const char *)c : "";
+    memset(d, 0, sizeof *d);
+    d->seq = sqlite3_column_int64(st, DELIVERY_COL_CPR + 1);
+    d->created_at = sqlite3_column_int64(st, DELIVERY_COL_CPR + 5);
+    if (!col_copy(st, DELIVERY_COL_CPR + 2, d->org_id, sizeof d->org_id) ||
+        !col_copy(st, DELIVERY_COL_CPR + 3, d->record_id, sizeof d->record_id) ||
+        !col_copy(st, DELIVERY_COL_CPR + 4, d->reason, sizeof d->reason))
+        return corrupt(q, "delivery");
+    return DFDG_OK;
+}
+
+/* Steps a bound DELIVERY_HEAD statement, calling cb per row, and puts the statement back. */
+static dfdg_err
+deliveries_run(struct sq_store *q, enum stmt_id sid, sqlite3_stmt *st, const struct binder *b,
+               const char *what, dfdg_delivery_cb cb, void *ctx)
+{
+    dfdg_err rc = b_check(q, b, what);
+    if (rc != DFDG_OK)
+        goto reset;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct dfdg_delivery d;
+        struct dfdg_record r;
+        const char *cpr;
+        rc = delivery_row(q, st, &d, &r, &cpr);
+        if (rc != DFDG_OK)
+            goto reset;
+        if (!cb(&d, &r, cpr, ctx)) {
+            src = SQLITE_DONE;
+            break;
+        }
+    }
+    if (src != SQLITE_DONE)
+        rc = fail(q, src, what);
+reset:
+    stmt_put(q, sid, st);
+    return rc;
+}
+
+static dfdg_err
+sq_feed(struct dfdg_store *s, const char *org_id, int64_t after, size_t limit, dfdg_delivery_cb cb,
+        void *ctx)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_FEED, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_text(&b, org_id);
+    b_int64(&b, after);
+    b_int64(&b, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    return deliveries_run(q, ST_FEED, st, &b, "feed", cb, ctx);
+}
+
+static dfdg_err
+sq_deliveries_of(struct dfdg_store *s, const char *record_id, dfdg_delivery_cb cb, void *ctx)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_DELIVERIES_OF, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_text(&b, record_id);
+    return deliveries_run(q, ST_DELIVERIES_OF, st, &b, "deliveries_of", cb, ctx);
+}
+
+static dfdg_err
+sq_last_delivery_seq(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    return scalar(sq(s), ST_LAST_DELIVERY_SEQ, "last_delivery_seq", out);
+}
+
+static dfdg_err
+sq_disclosure_insert(struct dfdg_store *s, struct dfdg_disclosure *d)
+{
+    struct sq_store *q = sq(s);
+    if (sqlite3_get_autocommit(q->db))
+        return dfdg_store_set_error(s, DFDG_INTERNAL,
+                                    "disclosure_insert outside a transaction (call begin first)");
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_DISCLOSURE_INSERT, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, d->at);
+    b_text(&b, d->org_id);
+    b_text(&b, d->sub);
+    if (d->person_id != 0)
+        b_int64(&b, d->person_id);
+    else
+        b_null(&b);
+    b_text_or_null(&b, d->record_id);
+    b_text_or_null(&b, d->type);
+    b_text(&b, d->purpose);
+    b_text(&b, d->legal_basis);
+    b_text(&b, d->channel);
+    rc = b_check(q, &b, "disclosure_insert");
+    if (rc == DFDG_OK)
+        rc = step_done(q, st, "disclosure_insert");
+    if (rc == DFDG_OK)
+        d->seq = sqlite3_last_insert_rowid(q->db);
+    stmt_put(q, ST_DISCLOSURE_INSERT, st);
+    return rc;
+}
+
+static dfdg_err
+sq_count_disclosures(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    return scalar(sq(s), ST_COUNT_DISCLOSURES, "count_disclosures", out);
+}
+
 static const struct dfdg_store_vt sqlite_vt = {
     .name = "sqlite",
     .close = sq_close,
@@ -1815,4 +2037,11 @@ static const struct dfdg_store_vt sqlite_vt = {
     .records_query = sq_records_query,
     .count_records = sq_count_records,
     .count_persons = sq_count_persons,
+    .members_on = sq_members_on,
+    .delivery_insert = sq_delivery_insert,
+    .feed = sq_feed,
+    .deliveries_of = sq_deliveries_of,
+    .last_delivery_seq = sq_last_delivery_seq,
+    .disclosure_insert = sq_disclosure_insert,
+    .count_disclosures = sq_count_disclosures,
 };

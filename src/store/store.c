@@ -79,11 +79,16 @@ dfdg_store_last_error(const struct dfdg_store *s)
     return s == NULL ? "" : s->errmsg;
 }
 
-/* Clears the last error before an operation and records a generic one if the backend did not. */
+/*
+ * Records a generic error detail if the backend left none; on success clears any detail a
+ * nested call (a callback that re-entered the store and failed) may have left.
+ */
 static dfdg_err
 done(struct dfdg_store *s, dfdg_err rc)
 {
-    if (rc != DFDG_OK && s->errmsg[0] == '\0')
+    if (rc == DFDG_OK)
+        s->errmsg[0] = '\0';
+    else if (s->errmsg[0] == '\0')
         dfdg_store_set_error(s, rc, "%s", dfdg_err_message(rc));
     return rc;
 }
@@ -474,4 +479,124 @@ dfdg_store_count_persons(struct dfdg_store *s, int64_t *out /* OUT */)
     if (out == NULL)
         return bad_arg(s, "count_persons needs an output");
     return done(s, s->vt->count_persons(s, out));
+}
+
+/* --- relationships derived from records ---------------------------------------------------- */
+
+dfdg_err
+dfdg_store_members_on(struct dfdg_store *s, int64_t person_id, int32_t day, dfdg_org_cb cb,
+                      void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (cb == NULL)
+        return bad_arg(s, "members_on needs a callback");
+    return done(s, s->vt->members_on(s, person_id, day, cb, ctx));
+}
+
+/* --- deliveries ----------------------------------------------------------------------------- */
+
+/* The reasons a record reaches a feed; the schema's CHECK holds the same list. */
+static bool
+delivery_reason_is_valid(const char *reason)
+{
+    static const char *const reasons[] = {"residence", "membership", "referral", "all", "handover"};
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(reasons); i++) {
+        if (strcmp(reason, reasons[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* True when the fixed buffer holds a terminated, non-empty string. */
+static bool
+is_filled(const char *buf, size_t size)
+{
+    return buf[0] != '\0' && memchr(buf, '\0', size) != NULL;
+}
+
+dfdg_err
+dfdg_store_delivery_insert(struct dfdg_store *s, struct dfdg_delivery *d)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (d == NULL || !is_filled(d->org_id, sizeof d->org_id) ||
+        !is_filled(d->record_id, sizeof d->record_id) || !is_filled(d->reason, sizeof d->reason))
+        return bad_arg(s, "delivery_insert needs an org, a record and a reason");
+    if (!delivery_reason_is_valid(d->reason))
+        return bad_arg(s, "delivery reason must be residence, membership, referral, all or "
+                          "handover");
+    return done(s, s->vt->delivery_insert(s, d));
+}
+
+dfdg_err
+dfdg_store_feed(struct dfdg_store *s, const char *org_id, int64_t after, size_t limit,
+                dfdg_delivery_cb cb, void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (org_id == NULL || org_id[0] == '\0' || cb == NULL)
+        return bad_arg(s, "feed needs an org and a callback");
+    return done(s, s->vt->feed(s, org_id, after, limit, cb, ctx));
+}
+
+dfdg_err
+dfdg_store_deliveries_of(struct dfdg_store *s, const char *record_id, dfdg_delivery_cb cb,
+                         void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (record_id == NULL || cb == NULL)
+        return bad_arg(s, "deliveries_of needs a record id and a callback");
+    return done(s, s->vt->deliveries_of(s, record_id, cb, ctx));
+}
+
+dfdg_err
+dfdg_store_last_delivery_seq(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "last_delivery_seq needs an output");
+    return done(s, s->vt->last_delivery_seq(s, out));
+}
+
+/* --- disclosures ---------------------------------------------------------------------------- */
+
+dfdg_err
+dfdg_store_disclosure_insert(struct dfdg_store *s, struct dfdg_disclosure *d)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    /*
+     * GDPR art. 30: no disclosure without a purpose and a legal basis. sub may be empty (a
+     * caller without a user); record_id and type are empty when no one record was disclosed.
+     */
+    if (d == NULL || !is_filled(d->org_id, sizeof d->org_id) ||
+        memchr(d->sub, '\0', sizeof d->sub) == NULL || d->person_id < 0 ||
+        memchr(d->record_id, '\0', sizeof d->record_id) == NULL ||
+        memchr(d->type, '\0', sizeof d->type) == NULL ||
+        !is_filled(d->purpose, sizeof d->purpose) ||
+        !is_filled(d->legal_basis, sizeof d->legal_basis) ||
+        !is_filled(d->channel, sizeof d->channel))
+        return bad_arg(s, "disclosure_insert needs an org, a purpose, a legal basis, a channel "
+                          "and terminated strings");
+    return done(s, s->vt->disclosure_insert(s, d));
+}
+
+dfdg_err
+dfdg_store_count_disclosures(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "count_disclosures needs an output");
+    return done(s, s->vt->count_disclosures(s, out));
 }

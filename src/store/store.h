@@ -226,4 +226,63 @@ dfdg_err dfdg_store_records_query(struct dfdg_store *s, const struct dfdg_record
 dfdg_err dfdg_store_count_records(struct dfdg_store *s, int64_t *out /* OUT */);
 dfdg_err dfdg_store_count_persons(struct dfdg_store *s, int64_t *out /* OUT */);
 
+/* --- relationships derived from records ---------------------------------------------------- */
+
+typedef bool (*dfdg_org_cb)(const char *org_id, void *ctx);
+/*
+ * Calls cb with the org id of every a-kasse the person is a member of on day: the owners of
+ * current (not superseded, not cancelled) akasse-membership chains whose valid period covers
+ * day, each once, in org id order. cb returns false to stop.
+ */
+dfdg_err dfdg_store_members_on(struct dfdg_store *s, int64_t person_id, int32_t day, dfdg_org_cb cb,
+                               void *ctx);
+
+/* --- deliveries: records routed to recipients' feeds ---------------------------------------- */
+
+struct dfdg_delivery {
+    int64_t seq;                   /* feed position; increases in commit order (set by insert) */
+    char org_id[64];               /* the recipient */
+    char record_id[DFDG_UUID_LEN]; /* the record delivered */
+    char reason[16];               /* "residence", "membership", "referral", "all", "handover" */
+    int64_t created_at;            /* transaction time of the delivery */
+};
+/*
+ * Inserts a delivery and sets d->seq. DFDG_CONFLICT when the record already has a delivery to
+ * that org (a record reaches an org at most once). Must be in a transaction.
+ */
+dfdg_err dfdg_store_delivery_insert(struct dfdg_store *s, struct dfdg_delivery *d);
+/*
+ * A delivery with its record and the subject's current CPR number ("" for a company record);
+ * all borrowed for the call. cb returns false to stop.
+ */
+typedef bool (*dfdg_delivery_cb)(const struct dfdg_delivery *d, const struct dfdg_record *r,
+                                 const char *cpr, void *ctx);
+/* org's deliveries with seq > after, in seq order, at most limit (0 = no limit). */
+dfdg_err dfdg_store_feed(struct dfdg_store *s, const char *org_id, int64_t after, size_t limit,
+                         dfdg_delivery_cb cb, void *ctx);
+/* Every delivery of one record, in seq order (for routed_to). */
+dfdg_err dfdg_store_deliveries_of(struct dfdg_store *s, const char *record_id, dfdg_delivery_cb cb,
+                                  void *ctx);
+/* The largest delivery seq in the store (0 when none). */
+dfdg_err dfdg_store_last_delivery_seq(struct dfdg_store *s, int64_t *out /* OUT */);
+
+/* --- disclosures: personal data handed to someone (audit builds on these) ------------------ */
+
+struct dfdg_disclosure {
+    int64_t seq;                   /* set by insert */
+    int64_t at;                    /* transaction time */
+    char org_id[64];               /* who received the data */
+    char sub[128];                 /* the user at that org */
+    int64_t person_id;             /* whose data (0 for company data) */
+    char record_id[DFDG_UUID_LEN]; /* the record disclosed */
+    char type[48];                 /* its type */
+    char purpose[24];              /* the DFDG-Purpose of the call */
+    char legal_basis[512];         /* the type's legal basis, "; "-joined */
+    char channel[16];              /* "feed" (later "read", "extract") */
+};
+/* Inserts a disclosure and sets d->seq. Must be in a transaction. */
+dfdg_err dfdg_store_disclosure_insert(struct dfdg_store *s, struct dfdg_disclosure *d);
+/* Number of disclosures (tests, /metrics). */
+dfdg_err dfdg_store_count_disclosures(struct dfdg_store *s, int64_t *out /* OUT */);
+
 #endif

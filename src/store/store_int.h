@@ -15,7 +15,7 @@
  * The schema version this binary writes. Every backend has exactly this many migrations, with
  * the same meaning per step, so a version number names one schema whatever the backend.
  */
-#define DFDG_STORE_SCHEMA_VERSION 1
+#define DFDG_STORE_SCHEMA_VERSION 2
 
 struct dfdg_store_vt {
     const char *name; /* "sqlite", "postgres" */
@@ -58,6 +58,20 @@ struct dfdg_store_vt {
                               dfdg_record_cb cb, void *ctx);
     dfdg_err (*count_records)(struct dfdg_store *s, int64_t *out);
     dfdg_err (*count_persons)(struct dfdg_store *s, int64_t *out);
+
+    dfdg_err (*members_on)(struct dfdg_store *s, int64_t person_id, int32_t day, dfdg_org_cb cb,
+                           void *ctx);
+
+    dfdg_err (*delivery_insert)(struct dfdg_store *s, struct dfdg_delivery *d);
+    /* limit: 0 = none. */
+    dfdg_err (*feed)(struct dfdg_store *s, const char *org_id, int64_t after, size_t limit,
+                     dfdg_delivery_cb cb, void *ctx);
+    dfdg_err (*deliveries_of)(struct dfdg_store *s, const char *record_id, dfdg_delivery_cb cb,
+                              void *ctx);
+    dfdg_err (*last_delivery_seq)(struct dfdg_store *s, int64_t *out);
+
+    dfdg_err (*disclosure_insert)(struct dfdg_store *s, struct dfdg_disclosure *d);
+    dfdg_err (*count_disclosures)(struct dfdg_store *s, int64_t *out);
 };
 
 /* The part of every backend's handle that store.c sees; embedded first. */

@@ -10,8 +10,10 @@
  * orgs, issuers, persons (round trip, replace, CPR change, numbers of two persons),
  * residence and address protection at period boundaries, record insert/get/by_source,
  * idempotency conflicts, correction chains and cancellations as of a transaction time,
- * valid_on and type filters, append-only triggers, a-kasse membership, rollback and
- * savepoints, and a throughput figure (printed, not asserted).
+ * valid_on and type filters, append-only triggers, a-kasse membership (one a-kasse, and every
+ * a-kasse of a person on a day), deliveries and feeds (order, cursor, limit, per org, CPR
+ * number, re-entrant callbacks), disclosures, the v1 -> v2 migration, rollback and savepoints,
+ * and a throughput figure (printed, not asserted).
  */
 #include "core/dfdg.h"
 #include "store/store.h"
@@ -1172,6 +1174,693 @@ test_is_member_on(void **state)
     assert_false(member(f->s, p3, "akasse:3f", day(2030, 1, 1)));
 }
 
+/* --- relationships: a-kasse memberships on a day ------------------------------------------- */
+
+/* Collects the org ids members_on reports, in order. */
+struct orgs_seen {
+    char ids[8][64];
+    size_t n;
+    size_t stop_after; /* 0 = never stop */
+};
+
+static bool
+orgs_cb(const char *org_id, void *ctx)
+{
+    struct orgs_seen *o = ctx;
+    if (o->n < DFDG_ARRAY_LEN(o->ids))
+        dfdg_strlcpy(o->ids[o->n], org_id, sizeof o->ids[0]);
+    o->n++;
+    return o->stop_after == 0 || o->n < o->stop_after;
+}
+
+static size_t
+members(struct dfdg_store *s, int64_t pid, int32_t d, struct orgs_seen *o)
+{
+    memset(o, 0, sizeof *o);
+    assert_int_equal(dfdg_store_members_on(s, pid, d, orgs_cb, o), DFDG_OK);
+    return o->n;
+}
+
+static void
+test_members_on(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    int64_t p2 = put_simple_person(f->s, "0202905678");
+    struct dfdg_record r[9];
+    struct orgs_seen o;
+    int32_t jan = day(2024, 1, 1), mar = day(2024, 3, 1), jun = day(2024, 6, 30);
+
+    assert_int_equal(members(f->s, pid, mar, &o), 0);
+    /* Two a-kasser at once (recorded in reverse id order: the answer is in id order). */
+    record_init(&r[0], 1, "akasse-membership", pid, "akasse:zz", jan, DFDG_DATE_NONE, 1000);
+    record_init(&r[1], 2, "akasse-membership", pid, "akasse:aa", jan, jun, 1001);
+    /* A second, overlapping membership record of the same a-kasse: reported once. */
+    record_init(&r[2], 3, "akasse-membership", pid, "akasse:aa", mar, DFDG_DATE_NONE, 1002);
+    /* Ended before March. */
+    record_init(&r[3], 4, "akasse-membership", pid, "akasse:ended", jan, day(2024, 2, 29), 1003);
+    /* Cancelled below. */
+    record_init(&r[4], 5, "akasse-membership", pid, "akasse:gone", jan, DFDG_DATE_NONE, 1004);
+    /* Corrected below by STAR: the chain still belongs to akasse:mm. */
+    record_init(&r[5], 6, "akasse-membership", pid, "akasse:mm", jan, day(2024, 1, 31), 1005);
+    /* Not a membership; and another person's membership. */
+    record_init(&r[6], 7, "akasse-interview", pid, "akasse:xx", jan, DFDG_DATE_NONE, 1006);
+    record_init(&r[7], 8, "akasse-membership", p2, "akasse:yy", jan, DFDG_DATE_NONE, 1007);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal(dfdg_store_record_insert(f->s, &r[i]), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* Before the cancellation and the correction. */
+    assert_int_equal(members(f->s, pid, jan, &o), 5);
+    assert_string_equal(o.ids[0], "akasse:aa");
+    assert_string_equal(o.ids[1], "akasse:ended");
+    assert_string_equal(o.ids[2], "akasse:gone");
+    assert_string_equal(o.ids[3], "akasse:mm");
+    assert_string_equal(o.ids[4], "akasse:zz");
+    assert_int_equal(members(f->s, pid, mar, &o), 3);
+    assert_string_equal(o.ids[0], "akasse:aa");
+    assert_string_equal(o.ids[1], "akasse:gone");
+    assert_string_equal(o.ids[2], "akasse:zz");
+    /* valid_to is inclusive: the last day of February is still a member day. */
+    assert_int_equal(members(f->s, pid, day(2024, 2, 29), &o), 4);
+    assert_string_equal(o.ids[1], "akasse:ended");
+    assert_int_equal(members(f->s, pid, jan - 1, &o), 0);
+
+    /* Cancel akasse:gone's membership; STAR corrects akasse:mm's to run open-ended from May. */
+    struct dfdg_record canc, corr;
+    successor_init(&canc, 9, &r[4], DFDG_RECORD_CANCELLATION, 2000);
+    insert_one(f->s, &canc);
+    successor_init(&corr, 10, &r[5], DFDG_RECORD_CORRECTION, 2001);
+    dfdg_strlcpy(corr.reporter, "star", sizeof corr.reporter);
+    dfdg_strlcpy(corr.owner, "akasse:mm", sizeof corr.owner);
+    corr.valid_from = day(2024, 5, 1);
+    corr.valid_to = DFDG_DATE_NONE;
+    insert_one(f->s, &corr);
+
+    assert_int_equal(members(f->s, pid, jan, &o), 3); /* mm's old period was superseded */
+    assert_string_equal(o.ids[0], "akasse:aa");
+    assert_string_equal(o.ids[1], "akasse:ended");
+    assert_string_equal(o.ids[2], "akasse:zz");
+    assert_int_equal(members(f->s, pid, day(2024, 7, 1), &o), 3);
+    assert_string_equal(o.ids[0], "akasse:aa"); /* from the second, open record */
+    assert_string_equal(o.ids[1], "akasse:mm"); /* the owner, not the corrector "star" */
+    assert_string_equal(o.ids[2], "akasse:zz");
+    bool on = false;
+    assert_int_equal(dfdg_store_is_member_on(f->s, pid, "akasse:mm", day(2024, 7, 1), &on),
+                     DFDG_OK);
+    assert_true(on);
+
+    assert_int_equal(members(f->s, p2, mar, &o), 1);
+    assert_string_equal(o.ids[0], "akasse:yy");
+
+    /* A callback that stops; then the statement runs again in full. */
+    memset(&o, 0, sizeof o);
+    o.stop_after = 1;
+    assert_int_equal(dfdg_store_members_on(f->s, pid, day(2024, 7, 1), orgs_cb, &o), DFDG_OK);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(members(f->s, pid, day(2024, 7, 1), &o), 3);
+    assert_int_equal(dfdg_store_members_on(f->s, pid, mar, NULL, NULL), DFDG_INVAL);
+}
+
+/* A members_on callback that asks the store again while the outer statement steps. */
+struct members_nested {
+    struct dfdg_store *s;
+    int64_t pid;
+    size_t outer;
+    size_t inner;
+};
+
+static bool
+members_nested_cb(const char *org_id, void *ctx)
+{
+    struct members_nested *m = ctx;
+    m->outer++;
+    struct orgs_seen o;
+    memset(&o, 0, sizeof o);
+    if (dfdg_store_members_on(m->s, m->pid, day(2024, 3, 1), orgs_cb, &o) == DFDG_OK)
+        m->inner += o.n;
+    bool on = false;
+    if (dfdg_store_is_member_on(m->s, m->pid, org_id, day(2024, 3, 1), &on) == DFDG_OK && on)
+        m->inner++;
+    return true;
+}
+
+static void
+test_members_on_reentrant(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record a, b;
+    record_init(&a, 1, "akasse-membership", pid, "akasse:aa", day(2024, 1, 1), DFDG_DATE_NONE, 1);
+    record_init(&b, 2, "akasse-membership", pid, "akasse:bb", day(2024, 1, 1), DFDG_DATE_NONE, 2);
+    insert_one(f->s, &a);
+    insert_one(f->s, &b);
+    struct members_nested m = {f->s, pid, 0, 0};
+    assert_int_equal(dfdg_store_members_on(f->s, pid, day(2024, 3, 1), members_nested_cb, &m),
+                     DFDG_OK);
+    assert_int_equal(m.outer, 2);
+    assert_int_equal(m.inner, 2 * (2 + 1));
+}
+
+/* --- deliveries and disclosures ------------------------------------------------------------ */
+
+static void
+delivery_init(struct dfdg_delivery *d, const char *org, const char *record_id, const char *reason,
+              int64_t at)
+{
+    memset(d, 0, sizeof *d);
+    dfdg_strlcpy(d->org_id, org, sizeof d->org_id);
+    dfdg_strlcpy(d->record_id, record_id, sizeof d->record_id);
+    dfdg_strlcpy(d->reason, reason, sizeof d->reason);
+    d->created_at = at;
+}
+
+/* What a feed or deliveries_of call handed to its callback, in order. */
+struct seen_delivery {
+    struct dfdg_delivery d;
+    char type[48];
+    char data[128];
+    int64_t person_id;
+    char cvr[DFDG_CVR_LEN];
+    char cpr[DFDG_CPR_LEN];
+};
+
+struct deliveries_seen {
+    struct seen_delivery items[16];
+    size_t n;
+    size_t stop_after;    /* 0 = never stop */
+    struct dfdg_store *s; /* non-NULL: re-enter the store from the callback */
+    size_t nested_ok;     /* successful nested calls */
+};
+
+static bool
+count_cb(const struct dfdg_delivery *d, const struct dfdg_record *r, const char *cpr, void *ctx)
+{
+    (void)d;
+    (void)r;
+    (void)cpr;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+static bool
+deliveries_cb(const struct dfdg_delivery *d, const struct dfdg_record *r, const char *cpr,
+              void *ctx)
+{
+    struct deliveries_seen *c = ctx;
+    /* The record and delivery agree, and the borrowed data is readable. */
+    assert_string_equal(d->record_id, r->id);
+    assert_non_null(r->data);
+    assert_non_null(cpr);
+    if (c->n < DFDG_ARRAY_LEN(c->items)) {
+        struct seen_delivery *it = &c->items[c->n];
+        it->d = *d;
+        dfdg_strlcpy(it->type, r->type, sizeof it->type);
+        dfdg_strlcpy(it->data, r->data, sizeof it->data);
+        it->person_id = r->person_id;
+        dfdg_strlcpy(it->cvr, r->cvr, sizeof it->cvr);
+        dfdg_strlcpy(it->cpr, cpr, sizeof it->cpr);
+    }
+    c->n++;
+    if (c->s != NULL) {
+        /* Re-enter: the same feed, the record's deliveries and the record itself. */
+        size_t k = 0;
+        if (dfdg_store_feed(c->s, d->org_id, 0, 0, count_cb, &k) == DFDG_OK && k > 0)
+            c->nested_ok++;
+        k = 0;
+        if (dfdg_store_deliveries_of(c->s, r->id, count_cb, &k) == DFDG_OK && k > 0)
+            c->nested_ok++;
+        struct dfdg_record g;
+        if (dfdg_store_record_get(c->s, r->id, &g) == DFDG_OK) {
+            c->nested_ok++;
+            dfdg_record_cleanup(&g);
+        }
+    }
+    return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+static size_t
+feed(struct dfdg_store *s, const char *org, int64_t after, size_t limit, struct deliveries_seen *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(dfdg_store_feed(s, org, after, limit, deliveries_cb, c), DFDG_OK);
+    return c->n;
+}
+
+static size_t
+deliveries_of(struct dfdg_store *s, const char *record_id, struct deliveries_seen *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(dfdg_store_deliveries_of(s, record_id, deliveries_cb, c), DFDG_OK);
+    return c->n;
+}
+
+static void
+test_delivery_feed(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r[4], comp;
+    struct dfdg_delivery d[6];
+    struct deliveries_seen c;
+    int64_t last = -1;
+
+    assert_int_equal(dfdg_store_last_delivery_seq(f->s, &last), DFDG_OK);
+    assert_int_equal(last, 0);
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 0);
+
+    record_init(&r[0], 1, "akasse-membership", pid, "akasse:3f", day(2024, 1, 1), DFDG_DATE_NONE,
+                1000);
+    record_init(&r[1], 2, "summons", pid, "kommune:101", day(2024, 2, 1), DFDG_DATE_NONE, 1001);
+    r[1].data = (char *)"{\"summons\":2}";
+    record_init(&r[2], 3, "akasse-interview", pid, "akasse:3f", day(2024, 3, 1), DFDG_DATE_NONE,
+                1002);
+    record_init(&r[3], 4, "summons", pid, "kommune:101", day(2024, 4, 1), DFDG_DATE_NONE, 1003);
+    record_init(&comp, 5, "company", 0, "kommune:101", day(2024, 2, 1), DFDG_DATE_NONE, 1004);
+    dfdg_strlcpy(comp.cvr, "12345674", sizeof comp.cvr);
+    comp.data = (char *)"{\"name\":\"Firma\"}";
+
+    struct dfdg_delivery dup;
+    /* Routing happens in the writer's transaction, with the records. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(dfdg_store_record_insert(f->s, &r[i]), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &comp), DFDG_OK);
+    delivery_init(&d[0], "kommune:101", r[0].id, "residence", 1000);
+    delivery_init(&d[1], "akasse:3f", r[0].id, "membership", 1000);
+    delivery_init(&d[2], "kommune:101", r[1].id, "residence", 1001);
+    delivery_init(&d[3], "kommune:101", comp.id, "all", 1004);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(dfdg_store_delivery_insert(f->s, &d[i]), DFDG_OK);
+        assert_true(d[i].seq > (i == 0 ? 0 : d[i - 1].seq));
+    }
+    /* Every reason routing knows is accepted. */
+    static const char *const reasons[] = {"residence", "membership", "referral", "all", "handover"};
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(reasons); i++) {
+        char org[64];
+        snprintf(org, sizeof org, "aktoer:%zu", i);
+        delivery_init(&dup, org, r[3].id, reasons[i], 1004);
+        assert_int_equal(dfdg_store_delivery_insert(f->s, &dup), DFDG_OK);
+        assert_true(dup.seq > d[3].seq);
+    }
+    /* A record reaches an org at most once, whatever the reason. */
+    delivery_init(&dup, "kommune:101", r[0].id, "handover", 1005);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &dup), DFDG_CONFLICT);
+    assert_true(dfdg_store_last_error(f->s)[0] != '\0');
+    /* Bad input never reaches SQL; a record that does not exist is refused by the key. */
+    delivery_init(&dup, "kommune:101", r[3].id, "because", 1005);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &dup), DFDG_INVAL);
+    delivery_init(&dup, "", r[3].id, "all", 1005);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &dup), DFDG_INVAL);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, NULL), DFDG_INVAL);
+    char missing[DFDG_UUID_LEN];
+    make_id(999, missing);
+    delivery_init(&dup, "kommune:101", missing, "all", 1005);
+    assert_int_not_equal(dfdg_store_delivery_insert(f->s, &dup), DFDG_OK);
+    /* The transaction goes on after the refusals. */
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* A later transaction's deliveries come after the earlier ones. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    delivery_init(&d[4], "akasse:3f", r[2].id, "membership", 1006);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d[4]), DFDG_OK);
+    delivery_init(&d[5], "kommune:101", r[3].id, "handover", 1007);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d[5]), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_true(d[4].seq > d[3].seq && d[5].seq > d[4].seq);
+
+    /* Outside a transaction delivery_insert refuses. */
+    delivery_init(&dup, "akasse:3f", r[3].id, "membership", 1008);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &dup), DFDG_INTERNAL);
+
+    assert_int_equal(dfdg_store_last_delivery_seq(f->s, &last), DFDG_OK);
+    assert_int_equal(last, d[5].seq);
+
+    /* The kommune's feed: its own deliveries only, in seq order, with record and CPR. */
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 4);
+    assert_int_equal(c.items[0].d.seq, d[0].seq);
+    assert_string_equal(c.items[0].d.record_id, r[0].id);
+    assert_string_equal(c.items[0].d.org_id, "kommune:101");
+    assert_string_equal(c.items[0].d.reason, "residence");
+    assert_int_equal(c.items[0].d.created_at, 1000);
+    assert_string_equal(c.items[0].type, "akasse-membership");
+    assert_string_equal(c.items[0].cpr, "0101901234");
+    assert_int_equal(c.items[0].person_id, pid);
+    assert_string_equal(c.items[1].d.record_id, r[1].id);
+    assert_string_equal(c.items[1].data, "{\"summons\":2}");
+    assert_string_equal(c.items[1].cpr, "0101901234");
+    /* A company record has no CPR number. */
+    assert_string_equal(c.items[2].d.record_id, comp.id);
+    assert_string_equal(c.items[2].d.reason, "all");
+    assert_string_equal(c.items[2].cpr, "");
+    assert_string_equal(c.items[2].cvr, "12345674");
+    assert_int_equal(c.items[2].person_id, 0);
+    assert_string_equal(c.items[2].data, "{\"name\":\"Firma\"}");
+    assert_string_equal(c.items[3].d.record_id, r[3].id);
+    assert_string_equal(c.items[3].d.reason, "handover");
+
+    /* after and limit page through it. */
+    assert_int_equal(feed(f->s, "kommune:101", d[0].seq, 0, &c), 3);
+    assert_string_equal(c.items[0].d.record_id, r[1].id);
+    assert_int_equal(feed(f->s, "kommune:101", d[0].seq, 2, &c), 2);
+    assert_string_equal(c.items[0].d.record_id, r[1].id);
+    assert_string_equal(c.items[1].d.record_id, comp.id);
+    assert_int_equal(feed(f->s, "kommune:101", d[3].seq, 2, &c), 1);
+    assert_string_equal(c.items[0].d.record_id, r[3].id);
+    assert_int_equal(feed(f->s, "kommune:101", d[5].seq, 0, &c), 0);
+    assert_int_equal(feed(f->s, "kommune:101", -5, 1, &c), 1);
+    assert_string_equal(c.items[0].d.record_id, r[0].id);
+
+    /* The a-kasse sees its two, interleaved in seq with the kommune's. */
+    assert_int_equal(feed(f->s, "akasse:3f", 0, 0, &c), 2);
+    assert_string_equal(c.items[0].d.record_id, r[0].id);
+    assert_string_equal(c.items[0].d.reason, "membership");
+    assert_string_equal(c.items[1].d.record_id, r[2].id);
+    assert_int_equal(c.items[1].d.seq, d[4].seq);
+    assert_int_equal(feed(f->s, "akasse:other", 0, 0, &c), 0);
+    assert_int_equal(feed(f->s, "kommune:10", 0, 0, &c), 0); /* no prefix matching */
+
+    /* A callback that stops; then the statement runs again in full. */
+    memset(&c, 0, sizeof c);
+    c.stop_after = 1;
+    assert_int_equal(dfdg_store_feed(f->s, "kommune:101", 0, 0, deliveries_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 4);
+    assert_int_equal(dfdg_store_feed(f->s, "", 0, 0, deliveries_cb, &c), DFDG_INVAL);
+    assert_int_equal(dfdg_store_feed(f->s, "kommune:101", 0, 0, NULL, NULL), DFDG_INVAL);
+
+    /* Where each record went, in seq order. */
+    assert_int_equal(deliveries_of(f->s, r[0].id, &c), 2);
+    assert_string_equal(c.items[0].d.org_id, "kommune:101");
+    assert_string_equal(c.items[1].d.org_id, "akasse:3f");
+    assert_string_equal(c.items[1].d.record_id, r[0].id);
+    assert_string_equal(c.items[1].cpr, "0101901234");
+    assert_int_equal(deliveries_of(f->s, comp.id, &c), 1);
+    assert_string_equal(c.items[0].cpr, "");
+    assert_int_equal(deliveries_of(f->s, missing, &c), 0);
+
+    /* The feed names the person's current CPR number after a change. */
+    struct dfdg_person p;
+    char prev[1][DFDG_CPR_LEN] = {"0101901234"};
+    person_init(&p, "0101905678", "Ane");
+    p.previous = prev;
+    p.nprevious = 1;
+    assert_int_equal(dfdg_store_person_put(f->s, &p, NULL), DFDG_OK);
+    assert_int_equal(feed(f->s, "akasse:3f", 0, 1, &c), 1);
+    assert_string_equal(c.items[0].cpr, "0101905678");
+
+    /* Deliveries survive a reopen. */
+    reopen(f);
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 4);
+    assert_int_equal(dfdg_store_last_delivery_seq(f->s, &last), DFDG_OK);
+    assert_int_equal(last, d[5].seq);
+}
+
+static void
+test_feed_reentrant(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r;
+    struct dfdg_delivery d;
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (unsigned i = 0; i < 3; i++) {
+        record_init(&r, i + 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE,
+                    100 + i);
+        assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+        delivery_init(&d, "kommune:101", r.id, "residence", 100 + i);
+        assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    }
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    struct deliveries_seen c;
+    memset(&c, 0, sizeof c);
+    c.s = f->s;
+    assert_int_equal(dfdg_store_feed(f->s, "kommune:101", 0, 0, deliveries_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.nested_ok, 3 * 3);
+    /* The outer row's borrowed record stayed intact across the nested calls. */
+    assert_string_equal(c.items[2].data, "{\"start_date\":\"2024-01-01\"}");
+    make_id(3, r.id);
+    assert_string_equal(c.items[2].d.record_id, r.id);
+
+    memset(&c, 0, sizeof c);
+    c.s = f->s;
+    assert_int_equal(dfdg_store_deliveries_of(f->s, r.id, deliveries_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.nested_ok, 3);
+}
+
+static void
+disclosure_init(struct dfdg_disclosure *d, int64_t at, const char *org, int64_t person_id,
+                const char *record_id, const char *type)
+{
+    memset(d, 0, sizeof *d);
+    d->at = at;
+    dfdg_strlcpy(d->org_id, org, sizeof d->org_id);
+    dfdg_strlcpy(d->sub, "user-7", sizeof d->sub);
+    d->person_id = person_id;
+    dfdg_strlcpy(d->record_id, record_id, sizeof d->record_id);
+    dfdg_strlcpy(d->type, type, sizeof d->type);
+    dfdg_strlcpy(d->purpose, "case-handling", sizeof d->purpose);
+    dfdg_strlcpy(d->legal_basis, "LAB \xc2\xa7 1; BEK 1234/2024", sizeof d->legal_basis);
+    dfdg_strlcpy(d->channel, "feed", sizeof d->channel);
+}
+
+static void
+test_disclosures(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_disclosure a, b, bad;
+    int64_t n = -1;
+    char rid[DFDG_UUID_LEN];
+    make_id(1, rid);
+
+    assert_int_equal(dfdg_store_count_disclosures(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    disclosure_init(&a, 5000, "kommune:101", pid, rid, "summons");
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &a), DFDG_OK);
+    /* Company data: no person, and not of one record. */
+    disclosure_init(&b, 5001, "star", 0, "", "");
+    dfdg_strlcpy(b.sub, "", sizeof b.sub);
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &b), DFDG_OK);
+    assert_true(a.seq > 0 && b.seq > a.seq);
+    /* GDPR: never without a purpose, a legal basis and a channel. */
+    disclosure_init(&bad, 5002, "kommune:101", pid, rid, "summons");
+    bad.purpose[0] = '\0';
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &bad), DFDG_INVAL);
+    disclosure_init(&bad, 5002, "kommune:101", pid, rid, "summons");
+    bad.legal_basis[0] = '\0';
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &bad), DFDG_INVAL);
+    disclosure_init(&bad, 5002, "kommune:101", pid, rid, "summons");
+    memset(bad.channel, 'x', sizeof bad.channel);
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &bad), DFDG_INVAL);
+    disclosure_init(&bad, 5002, "", pid, rid, "summons");
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &bad), DFDG_INVAL);
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    disclosure_init(&bad, 5003, "kommune:101", pid, rid, "summons");
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &bad), DFDG_INTERNAL);
+    assert_int_equal(dfdg_store_count_disclosures(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+    reopen(f);
+    assert_int_equal(dfdg_store_count_disclosures(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+
+    if (f->be->raw_int64 == NULL)
+        return;
+    /* Stored as given; absent person, record and type are NULL, not 0 or "". */
+    int64_t v = -1;
+    assert_int_equal(f->be->raw_int64(f->uri,
+                                      "SELECT count(*) FROM disclosure WHERE person_id IS NULL"
+                                      " AND record_id IS NULL AND type IS NULL AND org_id = 'star'",
+                                      &v),
+                     0);
+    assert_int_equal(v, 1);
+    assert_int_equal(f->be->raw_int64(f->uri,
+                                      "SELECT count(*) FROM disclosure WHERE at = 5000"
+                                      " AND org_id = 'kommune:101' AND sub = 'user-7'"
+                                      " AND type = 'summons' AND purpose = 'case-handling'"
+                                      " AND channel = 'feed' AND legal_basis LIKE 'LAB %'",
+                                      &v),
+                     0);
+    assert_int_equal(v, 1);
+}
+
+static void
+test_deliveries_disclosures_append_only(void **state)
+{
+    struct fixture *f = *state;
+    if (f->be->raw_exec == NULL)
+        skip();
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r;
+    struct dfdg_delivery d;
+    struct dfdg_disclosure x;
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+    delivery_init(&d, "kommune:101", r.id, "residence", 1000);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    disclosure_init(&x, 1000, "kommune:101", pid, r.id, "summons");
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &x), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    static const char *const tampering[] = {
+        "UPDATE delivery SET org_id = 'akasse:evil'",
+        "UPDATE delivery SET seq = seq + 100",
+        "DELETE FROM delivery",
+        "UPDATE disclosure SET purpose = 'statistics'",
+        "DELETE FROM disclosure",
+    };
+    char err[256];
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(tampering); i++) {
+        assert_int_not_equal(f->be->raw_exec(f->uri, tampering[i], err, sizeof err), 0);
+        assert_non_null(strstr(err, "append-only"));
+    }
+    /* The schema refuses a reason outside the list even past store.c's check. */
+    assert_int_not_equal(f->be->raw_exec(f->uri,
+                                         "INSERT INTO delivery(org_id, record_id, reason,"
+                                         " created_at) SELECT 'star', id, 'whim', 1 FROM record",
+                                         err, sizeof err),
+                         0);
+
+    struct deliveries_seen c;
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 1);
+    assert_int_equal(c.items[0].d.seq, d.seq);
+    assert_int_equal(feed(f->s, "akasse:evil", 0, 0, &c), 0);
+    assert_int_equal(feed(f->s, "star", 0, 0, &c), 0);
+    int64_t n;
+    assert_int_equal(dfdg_store_count_disclosures(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+}
+
+static void
+test_rollback_leaves_no_delivery(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r;
+    struct dfdg_delivery d;
+    struct dfdg_disclosure x;
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+    delivery_init(&d, "kommune:101", r.id, "residence", 1000);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    disclosure_init(&x, 1000, "kommune:101", pid, r.id, "summons");
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &x), DFDG_OK);
+    /* Visible inside the transaction... */
+    struct deliveries_seen c;
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 1);
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+
+    /* ...and gone after the rollback. */
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 0);
+    assert_int_equal(deliveries_of(f->s, r.id, &c), 0);
+    int64_t n = -1;
+    assert_int_equal(dfdg_store_last_delivery_seq(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(dfdg_store_count_disclosures(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+
+    /* A savepoint rolled back takes its deliveries along, and the record's stay. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+    delivery_init(&d, "kommune:101", r.id, "residence", 1000);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    assert_int_equal(dfdg_store_savepoint(f->s, "route"), DFDG_OK);
+    delivery_init(&d, "akasse:3f", r.id, "membership", 1000);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    assert_int_equal(dfdg_store_rollback_to(f->s, "route"), DFDG_OK);
+    assert_int_equal(dfdg_store_release(f->s, "route"), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(deliveries_of(f->s, r.id, &c), 1);
+    assert_string_equal(c.items[0].d.org_id, "kommune:101");
+    assert_int_equal(feed(f->s, "akasse:3f", 0, 0, &c), 0);
+}
+
+/*
+ * A store written by a dfdg at schema version 1 (before deliveries and disclosures): made here
+ * by creating a current store and taking the v2 tables out again, then reopened.
+ */
+static void
+test_migration_v1_to_v2(void **state)
+{
+    struct fixture *f = *state;
+    if (f->be->raw_exec == NULL)
+        skip();
+    assert_int_equal(dfdg_store_schema_version(), 2);
+    struct dfdg_org org = {"kommune:101", "kommune",
+                           "K\xc3\xb8"
+                           "benhavns Kommune"};
+    assert_int_equal(dfdg_store_org_put(f->s, &org), DFDG_OK);
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r, g;
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    insert_one(f->s, &r);
+    dfdg_store_close(f->s);
+    f->s = NULL;
+
+    static const char v2_objects[] =
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('delivery', 'disclosure',"
+        " 'delivery_org_seq', 'disclosure_person_at', 'delivery_no_update', 'delivery_no_delete',"
+        " 'disclosure_no_update', 'disclosure_no_delete')";
+    char err[256];
+    int64_t v = -1;
+    assert_int_equal(f->be->raw_exec(f->uri,
+                                     "DROP TABLE delivery; DROP TABLE disclosure;"
+                                     " UPDATE schema_version SET version = 1",
+                                     err, sizeof err),
+                     0);
+    assert_int_equal(f->be->raw_int64(f->uri, v2_objects, &v), 0);
+    assert_int_equal(v, 0);
+
+    /* Opening migrates: the v2 tables, indexes and triggers exist, the version row says 2. */
+    reopen(f);
+    assert_int_equal(f->be->raw_int64(f->uri, v2_objects, &v), 0);
+    assert_int_equal(v, 8);
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT count(*) FROM schema_version", &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT version FROM schema_version", &v), 0);
+    assert_int_equal(v, 2);
+
+    /* The v1 data is kept. */
+    struct dfdg_org got;
+    assert_int_equal(dfdg_store_org_get(f->s, "kommune:101", &got), DFDG_OK);
+    assert_string_equal(got.name, org.name);
+    int64_t pid2;
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901234", &pid2), DFDG_OK);
+    assert_int_equal(pid2, pid);
+    assert_int_equal(dfdg_store_record_get(f->s, r.id, &g), DFDG_OK);
+    assert_record_equal(&g, &r);
+    dfdg_record_cleanup(&g);
+
+    /* And the new tables work, old records included. */
+    int64_t n = -1;
+    assert_int_equal(dfdg_store_last_delivery_seq(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    struct dfdg_delivery d;
+    delivery_init(&d, "kommune:101", r.id, "residence", 2000);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    struct deliveries_seen c;
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 1);
+    assert_string_equal(c.items[0].d.record_id, r.id);
+    assert_string_equal(c.items[0].cpr, "0101901234");
+    assert_int_not_equal(f->be->raw_exec(f->uri, "DELETE FROM delivery", err, sizeof err), 0);
+    assert_non_null(strstr(err, "append-only"));
+
+    /* A second reopen migrates nothing again. */
+    reopen(f);
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 1);
+}
+
 /* --- transactions ------------------------------------------------------------------------- */
 
 static void
@@ -1342,6 +2031,14 @@ main(void)
         T(test_is_member_on),
         T(test_rollback_leaves_nothing),
         T(test_savepoints),
+        T(test_members_on),
+        T(test_members_on_reentrant),
+        T(test_delivery_feed),
+        T(test_feed_reentrant),
+        T(test_disclosures),
+        T(test_deliveries_disclosures_append_only),
+        T(test_rollback_leaves_no_delivery),
+        T(test_migration_v1_to_v2),
         cmocka_unit_test(test_null_handles),
         T(test_throughput),
     };
