@@ -24,6 +24,7 @@ struct dfdg_server_config {
     size_t writer_queue;            /* bound on queued write requests (503 beyond) */
     unsigned connection_timeout;    /* seconds of inactivity before a connection is closed */
     unsigned max_connections;       /* concurrent connections */
+    int32_t access_grace_days;      /* reads after a move or a-kasse change (default 0) */
 };
 /* Fills c with the defaults (listen, limits, threads). */
 void dfdg_server_config_defaults(struct dfdg_server_config *c);

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "authz/access.h"
 #include "authz/tokencache.h"
+#include "exchange/feedwait.h"
 #include "exchange/ingest.h"
 #include "store/pool.h"
 
@@ -24,6 +25,7 @@ enum dfdg_route_flags {
     DFDG_ROUTE_BODY = 1 << 2,     /* reads a request body (max_body) */
     DFDG_ROUTE_BATCH = 1 << 3,    /* reads a batch body (max_batch_body) */
     DFDG_ROUTE_CITIZEN = 1 << 4,  /* citizen tokens may call it */
+    DFDG_ROUTE_ME = 1 << 5,       /* citizen self-service: citizen tokens only */
 };
 
 struct dfdg_route {
@@ -47,6 +49,7 @@ struct dfdg_server_state {
     size_t nissuers;
     char **catalog_text;             /* JSON of each type, then of the whole catalog */
     struct dfdg_token_cache *tokens; /* verified bearer tokens */
+    struct dfdg_feedwait *feedwait;  /* long-polling feed consumers */
 };
 
 /* Per-request state; lives from the first callback to the completion callback. */
@@ -69,6 +72,8 @@ struct dfdg_req {
     dfdg_handler_fn resume;         /* runs when the writer is done (suspended) */
     struct dfdg_ingest_req ingest;  /* the write, for ingest routes */
     void *batch;                    /* per-line state of a batch (records.c) */
+    void *ext;                      /* a handler's own state (feed.c) */
+    void (*ext_free)(void *ext);    /* frees ext at completion */
     int status;                     /* response status, 0 until set */
     char *resp;                     /* response body, owned */
     size_t resp_len;                /* its length */
@@ -107,6 +112,17 @@ const char *dfdg_req_query(struct dfdg_req *r, const char *name);
  */
 void dfdg_req_submit(struct dfdg_req *r, dfdg_handler_fn resume);
 
+/*
+ * Suspends the request and hands wr (apply set by the caller) to the writer; when it has
+ * committed (or failed: wr->rc), resume runs in a server thread. A full queue resumes at once
+ * with wr->rc = DFDG_BUSY.
+ */
+void dfdg_req_submit_write(struct dfdg_req *r, struct dfdg_write_req *wr, dfdg_handler_fn resume);
+/* Suspends the request until dfdg_req_wake; then resume runs in a server thread. */
+void dfdg_req_suspend(struct dfdg_req *r, dfdg_handler_fn resume);
+/* Resumes a suspended request (from any thread). */
+void dfdg_req_wake(struct dfdg_req *r);
+
 /* Parses a JSON body with the depth cap; on failure replies 400 and returns NULL. */
 json_t *dfdg_req_parse_json(struct dfdg_req *r, const char *text, size_t len);
 /* Whether text nests deeper than max (ignores brackets inside strings). */
@@ -127,9 +143,28 @@ void dfdg_h_cancellation_post(struct dfdg_req *r);
 void dfdg_h_record_get(struct dfdg_req *r);
 void dfdg_h_person_get(struct dfdg_req *r);
 void dfdg_h_person_records(struct dfdg_req *r);
+void dfdg_h_feed(struct dfdg_req *r);
+void dfdg_h_me_get(struct dfdg_req *r);
+void dfdg_h_me_records(struct dfdg_req *r);
+void dfdg_h_me_record_post(struct dfdg_req *r);
+
+/*
+ * Ingests one record (target_id NULL), correction (of target_id) or cancellation from a parsed
+ * body, as the caller r->actor: validates, suspends for the writer and replies (201/200 with
+ * {id, recorded_at, routed_to}, or a problem). Takes body.
+ */
+void dfdg_api_ingest_one(struct dfdg_req *r, json_t *body /* TAKES */, const char *target_id,
+                         bool cancellation);
+/* Whether the Content-Type (if any) is JSON; replies 415 and returns false when not. */
+bool dfdg_api_content_type_is_json(struct dfdg_req *r);
 
 /* A record as the API shows it; cpr is the person's current number (or NULL). */
 json_t *dfdg_api_record_json(const struct dfdg_record *rec, const char *cpr);
+/*
+ * A person's master data (GET /v1/person, GET /v1/me); protected_now says whether the address
+ * is protected today. With mask and protected_now: name only, no addresses. Caller owns.
+ */
+json_t *dfdg_api_person_json(const struct dfdg_person *p, bool protected_now, bool mask);
 
 /* Metrics counters (server.c). */
 void dfdg_metrics_render(struct dfdg_req *r);

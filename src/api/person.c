@@ -33,7 +33,8 @@ resolve_person(struct dfdg_req *r, struct dfdg_store *s, struct dfdg_relations *
         return false;
     }
     if (rc == DFDG_OK)
-        rc = dfdg_authz_relations(s, &r->actor, person_id, dfdg_date_today(), rel);
+        rc = dfdg_authz_relations_for_read(s, &r->actor, person_id, dfdg_date_today(),
+                                           r->st->cfg.access_grace_days, rel);
     if (rc != DFDG_OK) {
         dfdg_reply_err(r, rc, NULL);
         return false;
@@ -51,9 +52,8 @@ date_or_null(int32_t day)
     return json_string(buf);
 }
 
-/* Master data as the caller may see it (masked: name only, no addresses). */
-static json_t *
-person_json(const struct dfdg_person *p, bool protected_now, bool mask)
+json_t *
+dfdg_api_person_json(const struct dfdg_person *p, bool protected_now, bool mask)
 {
     json_t *o = json_object();
     json_object_set_new(o, "cpr", json_string(p->cpr));
@@ -96,7 +96,12 @@ dfdg_h_person_get(struct dfdg_req *r)
     if (!resolve_person(r, s, &rel))
         goto put_store;
     struct dfdg_denial why = {0};
-    if (!dfdg_authz_may_read_person(&r->actor, &rel, &why)) {
+    struct dfdg_access_q q = {.actor = &r->actor,
+                              .action = DFDG_ACTION_READ_PERSON,
+                              .person_id = rel.person_id,
+                              .day = dfdg_date_today(),
+                              .rel = &rel};
+    if (dfdg_authz_decide(s, &q, &why) != DFDG_OK) {
         dfdg_reply_denied(r, &why);
         goto put_store;
     }
@@ -109,7 +114,8 @@ dfdg_h_person_get(struct dfdg_req *r)
         goto cleanup;
     }
     /* Address protection: a-kasser, other actors and researchers see the name only. */
-    dfdg_reply_json(r, 200, person_json(&p, protected_now, dfdg_authz_masks_address(&r->actor)));
+    dfdg_reply_json(r, 200,
+                    dfdg_api_person_json(&p, protected_now, dfdg_authz_masks_address(&r->actor)));
 cleanup:
     dfdg_person_cleanup(&p);
 put_store:
@@ -132,7 +138,14 @@ list_cb(const struct dfdg_record *rec, void *arg)
 {
     struct list_ctx *c = arg;
     const struct dfdg_type *t = dfdg_catalog_find(c->r->st->cat, rec->type);
-    if (t == NULL || !dfdg_authz_may_read(&c->r->actor, t, rec->owner, c->rel, NULL))
+    struct dfdg_access_q q = {.actor = &c->r->actor,
+                              .action = DFDG_ACTION_READ,
+                              .type = t,
+                              .person_id = rec->person_id,
+                              .owner = rec->owner,
+                              .rel = c->rel};
+    /* With the relations given, the decision reads nothing from the store. */
+    if (dfdg_authz_decide(NULL, &q, NULL) != DFDG_OK)
         return true;
     json_array_append_new(c->out, dfdg_api_record_json(rec, c->cpr));
     return json_array_size(c->out) < c->limit;

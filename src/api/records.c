@@ -66,8 +66,10 @@ item_result(const struct dfdg_ingest_item *it)
     if (it->status == 201 || it->status == 200) {
         char at[DFDG_TIME_LEN];
         dfdg_time_format(it->recorded_at, at);
-        /* Routing to recipients' feeds comes with the exchange; until then nothing is routed. */
-        return json_pack("{s:s, s:s, s:[]}", "id", it->id, "recorded_at", at, "routed_to");
+        json_t *routed = json_array();
+        for (size_t i = 0; i < it->routed.n; i++)
+            json_array_append_new(routed, json_string(it->routed.to[i].org));
+        return json_pack("{s:s, s:s, s:o}", "id", it->id, "recorded_at", at, "routed_to", routed);
     }
     const char *slug = it->status == 403   ? "denied"
                        : it->status == 404 ? "not-found"
@@ -112,8 +114,8 @@ single_done(struct dfdg_req *r)
                    text != NULL ? strlen(text) : 0);
 }
 
-static bool
-content_type_is_json(struct dfdg_req *r)
+bool
+dfdg_api_content_type_is_json(struct dfdg_req *r)
 {
     const char *ct = dfdg_req_header(r, "Content-Type");
     if (ct == NULL || strstr(ct, "json") != NULL)
@@ -122,20 +124,9 @@ content_type_is_json(struct dfdg_req *r)
     return false;
 }
 
-/* Prepares one item from the body (an original, a correction, or a cancellation) and
- * submits it; replies itself on any error. */
-static void
-submit_single(struct dfdg_req *r, const char *target_id, bool cancellation)
+void
+dfdg_api_ingest_one(struct dfdg_req *r, json_t *body, const char *target_id, bool cancellation)
 {
-    if (!content_type_is_json(r))
-        return;
-    if (target_id != NULL && !dfdg_uuid_is_valid(target_id)) {
-        dfdg_reply_problem(r, 404, "not-found", "record ids are UUIDs");
-        return;
-    }
-    json_t *body = dfdg_req_parse_json(r, r->body != NULL ? r->body : "", r->body_len);
-    if (body == NULL)
-        return;
     r->ingest.items = calloc(1, sizeof *r->ingest.items);
     if (r->ingest.items == NULL) {
         json_decref(body);
@@ -158,6 +149,22 @@ submit_single(struct dfdg_req *r, const char *target_id, bool cancellation)
         dfdg_reply_err(r, rc, NULL);
     else
         dfdg_req_submit(r, single_done);
+}
+
+/* Parses the body and ingests one item (an original, a correction, or a cancellation);
+ * replies itself on any error. */
+static void
+submit_single(struct dfdg_req *r, const char *target_id, bool cancellation)
+{
+    if (!dfdg_api_content_type_is_json(r))
+        return;
+    if (target_id != NULL && !dfdg_uuid_is_valid(target_id)) {
+        dfdg_reply_problem(r, 404, "not-found", "record ids are UUIDs");
+        return;
+    }
+    json_t *body = dfdg_req_parse_json(r, r->body != NULL ? r->body : "", r->body_len);
+    if (body != NULL)
+        dfdg_api_ingest_one(r, body, target_id, cancellation);
 }
 
 void
@@ -358,31 +365,22 @@ dfdg_h_record_get(struct dfdg_req *r)
     }
     const struct dfdg_type *t = dfdg_catalog_find(r->st->cat, rec.type);
     struct dfdg_denial why = {0};
-    if (rec.person_id != 0) {
-        struct dfdg_relations rel;
-        rc = dfdg_authz_relations(s, &r->actor, rec.person_id, dfdg_date_today(), &rel);
-        if (rc != DFDG_OK) {
-            dfdg_reply_err(r, rc, NULL);
-            goto cleanup;
-        }
-        if (t == NULL || !dfdg_authz_may_read(&r->actor, t, rec.owner, &rel, &why)) {
-            if (t == NULL)
-                why.rule = "read.relationship";
-            dfdg_reply_denied(r, &why);
-            goto cleanup;
-        }
-        rc = dfdg_store_person_get(s, rec.person_id, &person);
-        if (rc != DFDG_OK) {
-            dfdg_reply_err(r, rc, NULL);
-            goto cleanup;
-        }
-    } else if (r->actor.kind != DFDG_KIND_STAR &&
-               (t == NULL || !dfdg_type_has_reporter(t, r->actor.kind))) {
-        /* Company data is shared among the kinds that report it (BEK kap. 32-33). */
-        why.rule = "read.relationship";
-        snprintf(why.msg, sizeof why.msg, "org kind '%s' may not read '%s' records",
-                 dfdg_org_kind_name(r->actor.kind), rec.type);
+    struct dfdg_access_q q = {.actor = &r->actor,
+                              .action = DFDG_ACTION_READ,
+                              .type = t,
+                              .person_id = rec.person_id,
+                              .owner = rec.owner,
+                              .day = dfdg_date_today(),
+                              .grace_days = r->st->cfg.access_grace_days};
+    rc = dfdg_authz_decide(s, &q, &why);
+    if (rc == DFDG_DENIED) {
         dfdg_reply_denied(r, &why);
+        goto cleanup;
+    }
+    if (rc == DFDG_OK && rec.person_id != 0)
+        rc = dfdg_store_person_get(s, rec.person_id, &person);
+    if (rc != DFDG_OK) {
+        dfdg_reply_err(r, rc, NULL);
         goto cleanup;
     }
     json_t *o = dfdg_api_record_json(&rec, person.cpr);

@@ -26,6 +26,12 @@ const struct dfdg_route dfdg_routes[] = {
      DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_CITIZEN},
     {"GET", "/v1/person/records", dfdg_h_person_records,
      DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_CITIZEN},
+    {"GET", "/v1/feed", dfdg_h_feed, DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL},
+    {"GET", "/v1/me", dfdg_h_me_get, DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_ME},
+    {"GET", "/v1/me/records", dfdg_h_me_records,
+     DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_ME},
+    {"POST", "/v1/me/records", dfdg_h_me_record_post,
+     DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_ME | DFDG_ROUTE_BODY},
 };
 const size_t dfdg_nroutes = DFDG_ARRAY_LEN(dfdg_routes);
 

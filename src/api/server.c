@@ -267,30 +267,72 @@ dfdg_server_find_org(const struct dfdg_server_state *st, const char *id)
     return NULL;
 }
 
+void
+dfdg_req_suspend(struct dfdg_req *r, dfdg_handler_fn resume)
+{
+    r->resume = resume;
+    r->suspended = true;
+    MHD_suspend_connection(r->conn);
+}
+
+void
+dfdg_req_wake(struct dfdg_req *r)
+{
+    MHD_resume_connection(r->conn);
+}
+
 static void
 write_done(struct dfdg_write_req *wr)
 {
+    dfdg_req_wake(wr->ctx);
+}
+
+/* After an ingest commit: tell waiting feed consumers, then answer. */
+static void
+ingest_done(struct dfdg_write_req *wr)
+{
     struct dfdg_req *r = wr->ctx;
-    MHD_resume_connection(r->conn);
+    if (wr->rc == DFDG_OK) {
+        for (size_t i = 0; i < r->ingest.nitems; i++) {
+            const struct dfdg_ingest_item *it = &r->ingest.items[i];
+            if (it->status != 201)
+                continue;
+            for (size_t j = 0; j < it->routed.n; j++)
+                dfdg_feedwait_announce(r->st->feedwait, it->routed.to[j].org, it->routed.to[j].seq);
+        }
+    }
+    dfdg_req_wake(r);
+}
+
+static void
+submit(struct dfdg_req *r, struct dfdg_write_req *wr, dfdg_write_done_fn done,
+       dfdg_handler_fn resume)
+{
+    wr->done = done;
+    wr->ctx = r;
+    /* Suspend first: the writer may finish and resume before submit even returns. */
+    dfdg_req_suspend(r, resume);
+    dfdg_err rc = dfdg_writer_submit(r->st->writer, wr);
+    if (rc != DFDG_OK) {
+        /* The writer refused it: resume at once; the resume handler sees wr->rc. */
+        wr->rc = rc;
+        dfdg_req_wake(r);
+    }
+}
+
+void
+dfdg_req_submit_write(struct dfdg_req *r, struct dfdg_write_req *wr, dfdg_handler_fn resume)
+{
+    submit(r, wr, write_done, resume);
 }
 
 void
 dfdg_req_submit(struct dfdg_req *r, dfdg_handler_fn resume)
 {
     r->ingest.wr.apply = dfdg_ingest_apply;
-    r->ingest.wr.done = write_done;
-    r->ingest.wr.ctx = r;
     r->ingest.actor = r->actor;
-    r->resume = resume;
-    /* Suspend first: the writer may finish and resume before submit even returns. */
-    MHD_suspend_connection(r->conn);
-    r->suspended = true;
-    dfdg_err rc = dfdg_writer_submit(r->st->writer, &r->ingest.wr);
-    if (rc != DFDG_OK) {
-        /* The writer refused it: resume at once; the resume handler sees wr.rc. */
-        r->ingest.wr.rc = rc;
-        MHD_resume_connection(r->conn);
-    }
+    r->ingest.cat = r->st->cat;
+    submit(r, &r->ingest.wr, ingest_done, resume);
 }
 
 /* --- authentication ----------------------------------------------------------------------- */
@@ -340,7 +382,13 @@ authenticate(struct dfdg_req *r)
         dfdg_reply_problem(r, 401, "invalid-token", "the token's org does not exist");
         return false;
     }
-    if (r->actor.kind == DFDG_KIND_CITIZEN && (r->route->flags & DFDG_ROUTE_CITIZEN) == 0) {
+    if (r->actor.kind != DFDG_KIND_CITIZEN && (r->route->flags & DFDG_ROUTE_ME) != 0) {
+        struct dfdg_denial why = {"citizen.only", "only citizen tokens may use /v1/me"};
+        dfdg_reply_denied(r, &why);
+        return false;
+    }
+    if (r->actor.kind == DFDG_KIND_CITIZEN &&
+        (r->route->flags & (DFDG_ROUTE_CITIZEN | DFDG_ROUTE_ME)) == 0) {
         struct dfdg_denial why = {"citizen.route", "citizen tokens may not use this route"};
         dfdg_reply_denied(r, &why);
         return false;
@@ -542,6 +590,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         /* Resumed by the writer: build the reply from the outcome. */
         r->suspended = false;
         r->resume(r);
+        if (r->suspended)
+            return MHD_YES; /* the handler waits again (e.g. a feed logging its disclosures) */
         return queue_reply(r);
     }
     if (r->status == 0 && !r->handled) {
@@ -576,6 +626,8 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     for (size_t i = 0; i < r->ingest.nitems; i++)
         dfdg_ingest_item_cleanup(&r->ingest.items[i]);
     free(r->ingest.items);
+    if (r->ext_free != NULL)
+        r->ext_free(r->ext);
     free(r->body);
     free(r->resp);
     free(r);
@@ -729,6 +781,8 @@ dfdg_server_start(const struct dfdg_server_config *c, struct dfdg_server **out,
     rc = render_catalog(&srv->st);
     if (rc == DFDG_OK)
         rc = dfdg_token_cache_new(4096, &srv->st.tokens);
+    if (rc == DFDG_OK)
+        rc = dfdg_feedwait_new(&srv->st.feedwait);
     if (rc != DFDG_OK)
         goto free_srv;
     unsigned threads = c->threads;
@@ -770,6 +824,7 @@ stop_writer:
 free_pool:
     dfdg_store_pool_free(srv->st.readers);
 free_srv:
+    dfdg_feedwait_free(srv->st.feedwait);
     dfdg_token_cache_free(srv->st.tokens);
     free_catalog_text(&srv->st);
     free(srv->st.orgs);
@@ -792,6 +847,8 @@ dfdg_server_stop(struct dfdg_server *srv, unsigned grace_seconds)
     MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
+    /* Long-polling consumers are answered now with what there is. */
+    dfdg_feedwait_stop(srv->st.feedwait);
     /* In-flight requests finish: the writer keeps committing and resuming them. */
     for (unsigned i = 0; i < grace_seconds * 100 && atomic_load(&srv->inflight) > 0; i++)
         usleep(10000);
@@ -802,6 +859,7 @@ dfdg_server_stop(struct dfdg_server *srv, unsigned grace_seconds)
         usleep(10000);
     MHD_stop_daemon(srv->daemon);
     dfdg_store_pool_free(srv->st.readers);
+    dfdg_feedwait_free(srv->st.feedwait);
     dfdg_token_cache_free(srv->st.tokens);
     free_catalog_text(&srv->st);
     free(srv->st.orgs);

@@ -163,6 +163,23 @@ dfdg_authz_relations(struct dfdg_store *s, const struct dfdg_actor *a, int64_t p
 }
 
 dfdg_err
+dfdg_authz_relations_for_read(struct dfdg_store *s, const struct dfdg_actor *a, int64_t person_id,
+                              int32_t day, int32_t grace_days, struct dfdg_relations *out)
+{
+    dfdg_err rc = dfdg_authz_relations(s, a, person_id, day, out);
+    if (rc != DFDG_OK || grace_days <= 0 || out->resident || out->member || out->referred)
+        return rc;
+    struct dfdg_relations earlier;
+    rc = dfdg_authz_relations(s, a, person_id, day - grace_days, &earlier);
+    if (rc == DFDG_OK) {
+        out->resident = earlier.resident;
+        out->member = earlier.member;
+        out->referred = earlier.referred;
+    }
+    return rc;
+}
+
+dfdg_err
 dfdg_authz_may_report(struct dfdg_store *s, const struct dfdg_actor *a, const struct dfdg_type *t,
                       int64_t person_id, int32_t valid_from, struct dfdg_denial *why)
 {
@@ -255,4 +272,38 @@ dfdg_authz_masks_address(const struct dfdg_actor *a)
 {
     return a->kind == DFDG_KIND_AKASSE || a->kind == DFDG_KIND_AKTOER ||
            a->kind == DFDG_KIND_RESEARCH;
+}
+
+/* Company data (BEK kap. 32-33) is shared among the kinds that report it, and STAR. */
+static dfdg_err
+decide_company_read(const struct dfdg_access_q *q, struct dfdg_denial *why)
+{
+    if (q->actor->kind == DFDG_KIND_STAR ||
+        (q->type != NULL && dfdg_type_has_reporter(q->type, q->actor->kind)))
+        return DFDG_OK;
+    return deny(why, "read.relationship", "org kind '%s' may not read '%s' records",
+                dfdg_org_kind_name(q->actor->kind), q->type != NULL ? q->type->code : "?");
+}
+
+dfdg_err
+dfdg_authz_decide(struct dfdg_store *s, const struct dfdg_access_q *q, struct dfdg_denial *why)
+{
+    if (q->action == DFDG_ACTION_REPORT)
+        return dfdg_authz_may_report(s, q->actor, q->type, q->person_id, q->day, why);
+    if (q->action == DFDG_ACTION_READ && q->person_id == 0)
+        return decide_company_read(q, why);
+    struct dfdg_relations computed;
+    const struct dfdg_relations *rel = q->rel;
+    if (rel == NULL) {
+        dfdg_err rc = dfdg_authz_relations_for_read(s, q->actor, q->person_id, q->day,
+                                                    q->grace_days, &computed);
+        if (rc != DFDG_OK)
+            return rc;
+        rel = &computed;
+    }
+    if (q->action == DFDG_ACTION_READ_PERSON)
+        return dfdg_authz_may_read_person(q->actor, rel, why) ? DFDG_OK : DFDG_DENIED;
+    if (q->type == NULL)
+        return deny(why, "read.relationship", "the record's type is not in the catalog");
+    return dfdg_authz_may_read(q->actor, q->type, q->owner, rel, why) ? DFDG_OK : DFDG_DENIED;
 }

@@ -53,11 +53,40 @@ struct dfdg_actor {
     enum dfdg_purpose purpose; /* from DFDG-Purpose, or NONE */
 };
 
+/* What is asked (dfdg_authz_decide). */
+enum dfdg_action {
+    DFDG_ACTION_REPORT,      /* report a record of a type about a person or company */
+    DFDG_ACTION_READ,        /* read a record of a type */
+    DFDG_ACTION_READ_PERSON, /* read a person's master data */
+};
+
 /* Why something was denied. */
 struct dfdg_denial {
     const char *rule; /* one of the rule names above (static string) */
     char msg[256];    /* English sentence for the problem's detail; no CPR numbers */
 };
+
+struct dfdg_relations;
+
+/* One access question: may actor do action on type for person at day? */
+struct dfdg_access_q {
+    const struct dfdg_actor *actor;   /* who asks */
+    enum dfdg_action action;          /* what */
+    const struct dfdg_type *type;     /* the information type (REPORT, READ) */
+    int64_t person_id;                /* the subject person, 0 for a company */
+    const char *owner;                /* READ: the org that owns the record chain */
+    int32_t day;                      /* REPORT: valid_from; READ: the day of the read */
+    int32_t grace_days;               /* READ: access kept after a relationship ended */
+    const struct dfdg_relations *rel; /* READ: relations already computed, or NULL */
+};
+
+/*
+ * The access decision: every allow and deny in dfdg goes through here. DFDG_OK when allowed,
+ * DFDG_DENIED with why naming the rule, or a store error. (Routing derives its recipients from
+ * the same relationships: see exchange/route.c.)
+ */
+dfdg_err dfdg_authz_decide(struct dfdg_store *s, const struct dfdg_access_q *q,
+                           struct dfdg_denial *why /* OUT */);
 
 /*
  * Builds an actor from verified claims: parses the org id into kind and code. DFDG_UNAUTH for
@@ -84,6 +113,15 @@ struct dfdg_relations {
 };
 dfdg_err dfdg_authz_relations(struct dfdg_store *s, const struct dfdg_actor *a, int64_t person_id,
                               int32_t day, struct dfdg_relations *out /* OUT */);
+
+/*
+ * The relations that decide reads on day: those of dfdg_authz_relations, and with
+ * grace_days > 0 also those that held grace_days earlier, so an org keeps read access for the
+ * grace period after a move or a change of a-kasse (default none: access ends on the day).
+ */
+dfdg_err dfdg_authz_relations_for_read(struct dfdg_store *s, const struct dfdg_actor *a,
+                                       int64_t person_id, int32_t day, int32_t grace_days,
+                                       struct dfdg_relations *out /* OUT */);
 
 /*
  * May actor a read a record of type t whose chain belongs to owner (the reporter of its

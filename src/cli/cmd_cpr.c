@@ -18,10 +18,13 @@ static const char help[] =
     "previous_cprs, birthdate, sex, status, name, addresses, address_protection,\n"
     "children_birthdates). A line for a known person (by any of its CPR numbers) replaces\n"
     "that person's master data. The file is applied in one transaction: a bad line is\n"
-    "named by its line number and nothing is applied, unless --skip-bad.\n\n"
+    "named by its line number and nothing is applied, unless --skip-bad. When a person moves\n"
+    "to another kommune, the new kommune receives the person's open records (a hand-over\n"
+    "delivery in its feed) in the same transaction.\n\n"
     "options:\n"
     "  --db PATH    the database made by 'dfdg init'\n"
     "  --skip-bad   skip bad lines (each is reported) and apply the rest\n"
+    "  --catalog DIR  the information types (default: the built-in catalog)\n"
     "  --help       show this help\n";
 
 static void
@@ -45,9 +48,10 @@ dfdg_cmd_cpr(int argc, char **argv)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"skip-bad", no_argument, NULL, 's'},
+                                         {"catalog", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
-    const char *db = NULL;
+    const char *db = NULL, *catalog_dir = NULL;
     bool skip_bad = false;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -55,6 +59,8 @@ dfdg_cmd_cpr(int argc, char **argv)
             db = optarg;
         } else if (c == 's') {
             skip_bad = true;
+        } else if (c == 'c') {
+            catalog_dir = optarg;
         } else if (c == 'h') {
             fputs(help, stdout);
             return DFDG_EXIT_OK;
@@ -77,19 +83,25 @@ dfdg_cmd_cpr(int argc, char **argv)
     const char *file = argv[optind];
     if (sodium_init() < 0)
         return DFDG_EXIT_FAIL;
+    struct dfdg_catalog *cat = dfdg_cli_load_catalog("cpr import", catalog_dir);
+    if (cat == NULL)
+        return DFDG_EXIT_FAIL;
     struct dfdg_errinfo ei = {0};
     struct dfdg_store *s = NULL;
     dfdg_err rc = dfdg_store_open(db, DFDG_STORE_OPEN, &s, &ei);
     if (rc != DFDG_OK) {
         dfdg_cli_fail("cpr import", rc, &ei);
+        dfdg_catalog_free(cat);
         return DFDG_EXIT_FAIL;
     }
     struct dfdg_cprimport_stats st = {0};
     bool tty = dfdg_cli_progress_enabled();
-    rc = dfdg_cprimport_file(s, file, skip_bad, tty ? progress : NULL, bad_line, NULL, &st, &ei);
+    rc = dfdg_cprimport_file(s, cat, file, skip_bad, tty ? progress : NULL, bad_line, NULL, &st,
+                             &ei);
     if (tty)
         fputc('\n', stderr);
     dfdg_store_close(s);
+    dfdg_catalog_free(cat);
     if (rc != DFDG_OK) {
         dfdg_cli_fail("cpr import", rc, &ei);
         fprintf(stderr, "dfdg cpr import: nothing was applied\n");

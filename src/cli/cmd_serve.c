@@ -25,6 +25,8 @@ static const char help[] =
     "  --threads N          server threads (default: 2 per CPU, at least 4)\n"
     "  --max-body BYTES     largest single-record body (default 1048576)\n"
     "  --max-batch N        most records in one batch (default 10000)\n"
+    "  --access-grace-days N  days a kommune or a-kasse keeps read access to a person after\n"
+    "                       a move or a change of a-kasse (default 0: it ends that day)\n"
     "  --log-level LEVEL    debug, info, warn or error (default info)\n"
     "  --help               show this help\n";
 
@@ -49,6 +51,7 @@ dfdg_cmd_serve(int argc, char **argv)
                                          {"max-body", required_argument, NULL, 'b'},
                                          {"max-batch", required_argument, NULL, 'n'},
                                          {"log-level", required_argument, NULL, 'v'},
+                                         {"access-grace-days", required_argument, NULL, 'g'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     struct dfdg_server_config cfg;
@@ -85,6 +88,16 @@ dfdg_cmd_serve(int argc, char **argv)
                 fprintf(stderr, "dfdg serve: --max-batch must be a positive number\n");
                 return DFDG_EXIT_USAGE;
             }
+            break;
+        case 'g':
+            if (!parse_size(optarg, &n) || n > 365) {
+                if (strcmp(optarg, "0") != 0) {
+                    fprintf(stderr, "dfdg serve: --access-grace-days must be 0 to 365\n");
+                    return DFDG_EXIT_USAGE;
+                }
+                n = 0;
+            }
+            cfg.access_grace_days = (int32_t)n;
             break;
         case 'v':
             if (strcmp(optarg, "debug") == 0)

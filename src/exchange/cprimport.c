@@ -17,6 +17,7 @@
  */
 #include "core/dfdg.h"
 #include "exchange/cprimport.h"
+#include "exchange/route.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -652,16 +653,71 @@ is_data_error(dfdg_err rc)
  * Writes one parsed person. Under skip_bad a savepoint wraps the write so a refused person
  * leaves nothing half-written behind in the transaction.
  */
+/* The kommune a known person lives in today ("" when unknown or without an address). */
 static dfdg_err
-put_person(struct dfdg_store *s, struct dfdg_person *p, bool skip_bad, struct dfdg_errinfo *lei)
+residence_today(struct dfdg_store *s, const struct dfdg_person *p, int64_t person_id, char kode[4])
+{
+    (void)p;
+    kode[0] = '\0';
+    if (person_id == 0)
+        return DFDG_OK;
+    dfdg_err rc = dfdg_store_residence_on(s, person_id, dfdg_date_today(), kode);
+    if (rc == DFDG_NOT_FOUND) {
+        kode[0] = '\0';
+        return DFDG_OK;
+    }
+    return rc;
+}
+
+/*
+ * Writes the person and, when the import moves a known person to another kommune, hands the
+ * person's open records over to the new kommune in the same transaction (its read access
+ * starts on the move; the old kommune's ends, DESIGN section 4).
+ */
+static dfdg_err
+put_and_route(struct dfdg_store *s, const struct dfdg_catalog *cat, struct dfdg_person *p,
+              struct dfdg_errinfo *lei)
+{
+    int64_t existing = 0;
+    char before[4] = "", after[4] = "";
+    dfdg_err rc = DFDG_OK;
+    if (cat != NULL) {
+        rc = dfdg_store_person_resolve(s, p->cpr, &existing);
+        for (size_t i = 0; rc == DFDG_NOT_FOUND && i < p->nprevious; i++)
+            rc = dfdg_store_person_resolve(s, p->previous[i], &existing);
+        if (rc == DFDG_NOT_FOUND)
+            rc = DFDG_OK;
+        if (rc == DFDG_OK)
+            rc = residence_today(s, p, existing, before);
+        if (rc != DFDG_OK)
+            return dfdg_errinfo_set(lei, rc, "cannot read the person's residence");
+    }
+    rc = dfdg_store_person_put(s, p, lei);
+    if (rc != DFDG_OK || cat == NULL || existing == 0)
+        return rc;
+    rc = residence_today(s, p, p->person_id, after);
+    if (rc == DFDG_OK && after[0] != '\0' && strcmp(before, after) != 0) {
+        char org[64];
+        snprintf(org, sizeof org, "kommune:%s", after);
+        rc = dfdg_route_handover(s, cat, p->person_id, org, DFDG_KIND_KOMMUNE, dfdg_date_today(),
+                                 dfdg_time_now_us(), NULL);
+    }
+    if (rc != DFDG_OK)
+        return dfdg_errinfo_set(lei, rc, "cannot hand the records over to the new kommune");
+    return DFDG_OK;
+}
+
+static dfdg_err
+put_person(struct dfdg_store *s, const struct dfdg_catalog *cat, struct dfdg_person *p,
+           bool skip_bad, struct dfdg_errinfo *lei)
 {
     dfdg_err rc;
     if (!skip_bad)
-        return dfdg_store_person_put(s, p, lei);
+        return put_and_route(s, cat, p, lei);
     rc = dfdg_store_savepoint(s, LINE_SAVEPOINT);
     if (rc != DFDG_OK)
         return dfdg_errinfo_set(lei, rc, "cannot set a savepoint: %s", dfdg_err_message(rc));
-    rc = dfdg_store_person_put(s, p, lei);
+    rc = put_and_route(s, cat, p, lei);
     if (rc != DFDG_OK) {
         dfdg_err rc2 = dfdg_store_rollback_to(s, LINE_SAVEPOINT);
         if (rc2 == DFDG_OK)
@@ -679,9 +735,10 @@ put_person(struct dfdg_store *s, struct dfdg_person *p, bool skip_bad, struct df
 }
 
 dfdg_err
-dfdg_cprimport_file(struct dfdg_store *s, const char *path, bool skip_bad,
-                    dfdg_cprimport_progress progress, dfdg_cprimport_badline bad, void *ctx,
-                    struct dfdg_cprimport_stats *stats /* OUT */, struct dfdg_errinfo *ei)
+dfdg_cprimport_file(struct dfdg_store *s, const struct dfdg_catalog *cat, const char *path,
+                    bool skip_bad, dfdg_cprimport_progress progress, dfdg_cprimport_badline bad,
+                    void *ctx, struct dfdg_cprimport_stats *stats /* OUT */,
+                    struct dfdg_errinfo *ei)
 {
     struct dfdg_cprimport_stats st = {0, 0, 0};
     struct line_reader r;
@@ -743,7 +800,7 @@ dfdg_cprimport_file(struct dfdg_store *s, const char *path, bool skip_bad,
         } else {
             rc = dfdg_cprimport_parse_line(text, len, &person, &lei);
             if (rc == DFDG_OK) {
-                rc = put_person(s, &person, skip_bad, &lei);
+                rc = put_person(s, cat, &person, skip_bad, &lei);
                 dfdg_person_cleanup(&person);
                 if (rc == DFDG_OK) {
                     st.imported++;

@@ -7,6 +7,7 @@
 #define DFDG_EXCHANGE_CPRIMPORT_H
 
 #include "core/dfdg.h"
+#include "catalog/catalog.h"
 #include "store/store.h"
 
 /* Longest line accepted, in bytes (without its newline). */
@@ -56,9 +57,9 @@ typedef void (*dfdg_cprimport_badline)(void *ctx, size_t line_no, const char *ms
  * Other errors: DFDG_IO (cannot open or read the file), DFDG_NOMEM, and the store's errors
  * from begin/person_put/commit, after which nothing is applied. stats may be NULL.
  */
-dfdg_err dfdg_cprimport_file(struct dfdg_store *s, const char *path, bool skip_bad,
-                             dfdg_cprimport_progress progress, dfdg_cprimport_badline bad,
-                             void *ctx, struct dfdg_cprimport_stats *stats /* OUT */,
-                             struct dfdg_errinfo *ei);
+dfdg_err dfdg_cprimport_file(struct dfdg_store *s, const struct dfdg_catalog *cat, const char *path,
+                             bool skip_bad, dfdg_cprimport_progress progress,
+                             dfdg_cprimport_badline bad, void *ctx,
+                             struct dfdg_cprimport_stats *stats /* OUT */, struct dfdg_errinfo *ei);
 
 #endif

@@ -21,6 +21,8 @@
 #include "core/when.h"
 
 #include <sodium.h>
+
+#define MEMBERSHIP_TYPE "akasse-membership" /* BEK kap. 16 */
 #include <stdarg.h>
 
 void
@@ -145,6 +147,15 @@ dfdg_ingest_prepare_cancellation(const struct dfdg_actor *a, json_t *body, const
 static void outcome(struct dfdg_ingest_item *it, int status, const char *rule, const char *fmt, ...)
     DFDG_PRINTF(4, 5);
 
+void
+dfdg_ingest_reporter_id(const struct dfdg_actor *a, char *buf, size_t size)
+{
+    if (a->kind == DFDG_KIND_CITIZEN)
+        snprintf(buf, size, "citizen:%lld", (long long)a->person_id);
+    else
+        dfdg_strlcpy(buf, a->org, size);
+}
+
 static void
 outcome(struct dfdg_ingest_item *it, int status, const char *rule, const char *fmt, ...)
 {
@@ -176,7 +187,9 @@ check_target(struct dfdg_store *s, const struct dfdg_actor *a, struct dfdg_inges
         goto done;
     }
     /* The chain belongs to the reporter of its original, whoever corrected it since. */
-    if (strcmp(target.owner, a->org) != 0 && a->kind != DFDG_KIND_STAR) {
+    char me[64];
+    dfdg_ingest_reporter_id(a, me, sizeof me);
+    if (strcmp(target.owner, me) != 0 && a->kind != DFDG_KIND_STAR) {
         outcome(it, 403, "report.owner",
                 "only the reporter of a record (or STAR) may correct or cancel it");
         goto done;
@@ -209,17 +222,53 @@ done:
     return rc;
 }
 
+static bool
+routed_cb(const struct dfdg_delivery *d, const struct dfdg_record *r, const char *cpr, void *ctx)
+{
+    (void)r;
+    (void)cpr;
+    struct dfdg_routed *out = ctx;
+    if (out->n < DFDG_ROUTE_MAX) {
+        dfdg_strlcpy(out->to[out->n].org, d->org_id, sizeof out->to[0].org);
+        out->to[out->n].seq = d->seq;
+        out->n++;
+    }
+    return true;
+}
+
+/* Routes a new record and, for a new a-kasse membership, hands the open records over. */
 static dfdg_err
-apply_item(struct dfdg_store *s, const struct dfdg_actor *a, struct dfdg_ingest_item *it,
-           int64_t tx_time)
+route(struct dfdg_store *s, const struct dfdg_catalog *cat, struct dfdg_ingest_item *it,
+      const struct dfdg_record *rec, int64_t tx_time)
+{
+    const struct dfdg_type *t = it->type != NULL ? it->type : dfdg_catalog_find(cat, rec->type);
+    if (t == NULL)
+        return DFDG_OK;
+    dfdg_err rc = dfdg_route_record(s, t, rec, tx_time, &it->routed);
+    /* BEK kap. 16 and 24: on a change of a-kasse the new one receives the open records. */
+    if (rc == DFDG_OK && rec->kind == DFDG_RECORD_ORIGINAL && rec->person_id != 0 &&
+        strcmp(rec->type, MEMBERSHIP_TYPE) == 0)
+        rc = dfdg_route_handover(s, cat, rec->person_id, rec->owner, DFDG_KIND_AKASSE,
+                                 rec->valid_from, tx_time, NULL);
+    return rc;
+}
+
+static dfdg_err
+apply_item(struct dfdg_store *s, const struct dfdg_catalog *cat, const struct dfdg_actor *a,
+           struct dfdg_ingest_item *it, int64_t tx_time)
 {
     struct dfdg_record prev = {0};
-    dfdg_err rc = dfdg_store_record_by_source(s, a->org, it->source_ref, &prev);
+    char reporter[64];
+    dfdg_ingest_reporter_id(a, reporter, sizeof reporter);
+    dfdg_err rc = dfdg_store_record_by_source(s, reporter, it->source_ref, &prev);
     if (rc == DFDG_OK) {
         if (sodium_memcmp(prev.content_hash, it->content_hash, sizeof it->content_hash) == 0) {
             it->status = 200;
             dfdg_strlcpy(it->id, prev.id, sizeof it->id);
             it->recorded_at = prev.recorded_at;
+            rc = dfdg_store_deliveries_of(s, prev.id, routed_cb, &it->routed);
+            dfdg_record_cleanup(&prev);
+            return rc;
         } else {
             outcome(it, 409, NULL,
                     "source_ref '%s' was already used by this reporter for other content",
@@ -253,7 +302,12 @@ apply_item(struct dfdg_store *s, const struct dfdg_actor *a, struct dfdg_ingest_
     }
     if (it->kind != DFDG_RECORD_CANCELLATION) {
         struct dfdg_denial why = {0};
-        rc = dfdg_authz_may_report(s, a, it->type, rec.person_id, it->valid_from, &why);
+        struct dfdg_access_q q = {.actor = a,
+                                  .action = DFDG_ACTION_REPORT,
+                                  .type = it->type,
+                                  .person_id = rec.person_id,
+                                  .day = it->valid_from};
+        rc = dfdg_authz_decide(s, &q, &why);
         if (rc == DFDG_DENIED) {
             outcome(it, 403, why.rule, "%s", why.msg);
             return DFDG_OK;
@@ -262,7 +316,7 @@ apply_item(struct dfdg_store *s, const struct dfdg_actor *a, struct dfdg_ingest_
             return rc;
     }
     dfdg_uuid7_make(tx_time / 1000, rec.id);
-    dfdg_strlcpy(rec.reporter, a->org, sizeof rec.reporter);
+    dfdg_strlcpy(rec.reporter, reporter, sizeof rec.reporter);
     dfdg_strlcpy(rec.source_ref, it->source_ref, sizeof rec.source_ref);
     dfdg_strlcpy(rec.target_id, it->target_id, sizeof rec.target_id);
     rec.recorded_at = tx_time;
@@ -271,6 +325,11 @@ apply_item(struct dfdg_store *s, const struct dfdg_actor *a, struct dfdg_ingest_
     rec.data = it->data;
     rec.reason = it->reason;
     rc = dfdg_store_record_insert(s, &rec);
+    if (rc == DFDG_OK) {
+        if (rec.owner[0] == '\0')
+            dfdg_strlcpy(rec.owner, rec.reporter, sizeof rec.owner);
+        rc = route(s, cat, it, &rec, tx_time);
+    }
     if (rc != DFDG_OK)
         return rc;
     it->status = 201;
@@ -287,12 +346,14 @@ dfdg_ingest_apply(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_ti
         struct dfdg_ingest_item *it = &req->items[i];
         if (it->status != 0)
             continue; /* rejected before it reached the writer */
-        dfdg_err rc = apply_item(s, &req->actor, it, tx_time);
+        dfdg_err rc = apply_item(s, req->cat, &req->actor, it, tx_time);
         if (rc != DFDG_OK) {
             /* The whole request is rolled back: no item of it may look applied. */
             for (size_t j = 0; j < req->nitems; j++)
-                if (req->items[j].status == 201 || req->items[j].status == 200)
+                if (req->items[j].status == 201 || req->items[j].status == 200) {
                     req->items[j].status = 0;
+                    req->items[j].routed.n = 0;
+                }
             return rc;
         }
     }

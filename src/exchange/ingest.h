@@ -16,6 +16,7 @@
 #include "core/dfdg.h"
 #include "authz/access.h"
 #include "catalog/catalog.h"
+#include "exchange/route.h"
 #include "exchange/writer.h"
 #include "store/store.h"
 
@@ -35,11 +36,12 @@ struct dfdg_ingest_item {
     char *reason;                  /* cancellation reason (owned) or NULL */
     uint8_t content_hash[32];      /* SHA-256 over the canonical content */
     /* Set by the writer thread. */
-    int status;             /* HTTP status of the outcome (0 = not applied) */
-    char id[DFDG_UUID_LEN]; /* the record id (new or replayed) */
-    int64_t recorded_at;    /* its transaction time */
-    const char *rule;       /* for 403: the rule that denied it */
-    char detail[256];       /* for errors: an English sentence */
+    int status;                /* HTTP status of the outcome (0 = not applied) */
+    char id[DFDG_UUID_LEN];    /* the record id (new or replayed) */
+    int64_t recorded_at;       /* its transaction time */
+    const char *rule;          /* for 403: the rule that denied it */
+    char detail[256];          /* for errors: an English sentence */
+    struct dfdg_routed routed; /* the orgs it was delivered to (set by the writer) */
 };
 void dfdg_ingest_item_cleanup(struct dfdg_ingest_item *it);
 
@@ -47,6 +49,7 @@ void dfdg_ingest_item_cleanup(struct dfdg_ingest_item *it);
 struct dfdg_ingest_req {
     struct dfdg_write_req wr;       /* wr.apply = dfdg_ingest_apply; done/ctx set by caller */
     struct dfdg_actor actor;        /* the caller */
+    const struct dfdg_catalog *cat; /* for routing (types of cancelled records) */
     struct dfdg_ingest_item *items; /* nitems items (caller owns) */
     size_t nitems;
 };
@@ -65,6 +68,13 @@ dfdg_err dfdg_ingest_prepare_cancellation(const struct dfdg_actor *a, json_t *bo
                                           const char *target_id,
                                           struct dfdg_ingest_item *out /* OUT */,
                                           struct dfdg_verrors *ve);
+
+/*
+ * The reporter id records carry for actor a: its org id, or for a citizen
+ * "citizen:<person_id>", so each citizen has their own idempotency keys and owns their own
+ * records (the internal person id, never the CPR number).
+ */
+void dfdg_ingest_reporter_id(const struct dfdg_actor *a, char *buf, size_t size);
 
 /* Sets it->content_hash from the item's content (what replays are compared on). */
 void dfdg_ingest_hash(struct dfdg_ingest_item *it);

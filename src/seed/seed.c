@@ -15,8 +15,8 @@
  *      kommune reports on valid_from days when the person lived there (address 'to' is
  *      exclusive); an a-kasse on days inside the person's membership of that a-kasse, except
  *      the akasse-membership records themselves; citizens report about themselves
- *      ("citizen"). A correction keeps the type, subject, reporter and valid_from of its
- *      target, a cancellation inherits them (as ingest stores it), so both keep the rule.
+ *      ("citizen:<person_id>"). A correction keeps the type, subject, reporter and valid_from of
+ * its target, a cancellation inherits them (as ingest stores it), so both keep the rule.
  *   3. Every data object passes dfdg_catalog_validate_data for the reporter's kind before it is
  *      written; a failure is a bug in this file and stops the seed with DFDG_INTERNAL.
  *   4. Each record is superseded or withdrawn at most once, by a record recorded later; the
@@ -1694,16 +1694,22 @@ order_cmp(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-static const char *
-reporter_org(const struct seeder *sd, const struct srec *rec)
+/* The reporter id of a record: the org, or for a citizen "citizen:<person_id>" (as ingest
+ * records it: see dfdg_ingest_reporter_id). */
+static void
+reporter_org(const struct seeder *sd, const struct srec *rec, int64_t person_id, char *buf,
+             size_t size)
 {
     switch (rec->kind) {
     case DFDG_KIND_KOMMUNE:
-        return sd->kom[rec->reporter].org;
+        dfdg_strlcpy(buf, sd->kom[rec->reporter].org, size);
+        break;
     case DFDG_KIND_AKASSE:
-        return sd->aks[rec->reporter].id;
+        dfdg_strlcpy(buf, sd->aks[rec->reporter].id, size);
+        break;
     default:
-        return "citizen"; /* the org id of citizens (self-service) */
+        snprintf(buf, size, "citizen:%lld", (long long)person_id);
+        break;
     }
 }
 
@@ -1729,7 +1735,7 @@ write_person(struct seeder *sd, struct plan *pl)
         rec.person_id = company ? 0 : pl->p.person_id;
         if (company)
             dfdg_strlcpy(rec.cvr, sd->companies[sr->company].cvr, sizeof rec.cvr);
-        dfdg_strlcpy(rec.reporter, reporter_org(sd, sr), sizeof rec.reporter);
+        reporter_org(sd, sr, pl->p.person_id, rec.reporter, sizeof rec.reporter);
         snprintf(rec.source_ref, sizeof rec.source_ref, "seed-%llu-%llu",
                  (unsigned long long)sd->seed, (unsigned long long)++sd->next_ref);
         rec.valid_from = sr->valid_from;

@@ -507,7 +507,7 @@ test_file_good(void **state)
     scratch_path(file, sizeof file, ".jsonl");
     write_file(file, text);
 
-    dfdg_err rc = dfdg_cprimport_file(s, file, false, on_progress, on_bad, &calls, &st, &ei);
+    dfdg_err rc = dfdg_cprimport_file(s, NULL, file, false, on_progress, on_bad, &calls, &st, &ei);
     if (rc != DFDG_OK)
         fail_msg("import: %s %s", dfdg_err_name(rc), ei.msg);
     assert_int_equal(st.lines, 5);
@@ -547,7 +547,7 @@ test_file_good(void **state)
     free(moved);
     free(renamed);
     write_file(file, change);
-    rc = dfdg_cprimport_file(s, file, false, NULL, NULL, NULL, &st, &ei);
+    rc = dfdg_cprimport_file(s, NULL, file, false, NULL, NULL, NULL, &st, &ei);
     if (rc != DFDG_OK)
         fail_msg("re-import: %s %s", dfdg_err_name(rc), ei.msg);
     assert_int_equal(st.imported, 1);
@@ -584,7 +584,7 @@ test_file_bad_line_applies_nothing(void **state)
     scratch_path(file, sizeof file, ".jsonl");
     write_file(file, text);
 
-    dfdg_err rc = dfdg_cprimport_file(s, file, false, NULL, NULL, NULL, &st, &ei);
+    dfdg_err rc = dfdg_cprimport_file(s, NULL, file, false, NULL, NULL, NULL, &st, &ei);
     assert_int_equal(rc, DFDG_INVAL);
     assert_string_equal(ei.msg, "line 4: previous_cprs[1]: not a valid CPR number (the CPR "
                                 "number's birth date does not exist)");
@@ -596,13 +596,13 @@ test_file_bad_line_applies_nothing(void **state)
 
     /* The store is usable afterwards: the transaction was closed. */
     write_file(file, l1);
-    assert_int_equal(dfdg_cprimport_file(s, file, false, NULL, NULL, NULL, &st, &ei), DFDG_OK);
+    assert_int_equal(dfdg_cprimport_file(s, NULL, file, false, NULL, NULL, NULL, &st, &ei), DFDG_OK);
     assert_int_equal(count_persons(s), 1);
 
     /* A missing file. */
     char none[600];
     snprintf(none, sizeof none, "%s.missing", file);
-    assert_int_equal(dfdg_cprimport_file(s, none, false, NULL, NULL, NULL, &st, &ei), DFDG_IO);
+    assert_int_equal(dfdg_cprimport_file(s, NULL, none, false, NULL, NULL, NULL, &st, &ei), DFDG_IO);
 
     unlink(file);
     drop_store(s, db);
@@ -631,7 +631,7 @@ test_file_skip_bad(void **state)
     scratch_path(file, sizeof file, ".jsonl");
     write_file(file, text);
 
-    dfdg_err rc = dfdg_cprimport_file(s, file, true, NULL, on_bad, &calls, &st, &ei);
+    dfdg_err rc = dfdg_cprimport_file(s, NULL, file, true, NULL, on_bad, &calls, &st, &ei);
     if (rc != DFDG_OK)
         fail_msg("import: %s %s", dfdg_err_name(rc), ei.msg);
     assert_int_equal(st.lines, 5);
@@ -650,14 +650,14 @@ test_file_skip_bad(void **state)
     /* Without skip_bad the same file fails on line 2 and changes nothing. */
     char db2[512];
     struct dfdg_store *s2 = new_store(db2, sizeof db2);
-    rc = dfdg_cprimport_file(s2, file, false, NULL, NULL, NULL, &st, &ei);
+    rc = dfdg_cprimport_file(s2, NULL, file, false, NULL, NULL, NULL, &st, &ei);
     assert_int_equal(rc, DFDG_INVAL);
     assert_memory_equal(ei.msg, "line 2: ", 8);
     assert_int_equal(count_persons(s2), 0);
     /* Line 4 alone fails as a conflict once persons 1 and 3 exist. */
     snprintf(text, sizeof text, "%s%s", l2, conflict);
     write_file(file, text);
-    rc = dfdg_cprimport_file(s, file, false, NULL, NULL, NULL, &st, &ei);
+    rc = dfdg_cprimport_file(s, NULL, file, false, NULL, NULL, NULL, &st, &ei);
     assert_int_not_equal(rc, DFDG_OK);
     assert_memory_equal(ei.msg, "line 2: ", 8);
     assert_false(has_digit_run(ei.msg));
@@ -695,13 +695,13 @@ test_file_long_line_and_progress(void **state)
     }
     assert_int_equal(fclose(f), 0);
 
-    dfdg_err rc = dfdg_cprimport_file(s, file, false, on_progress, NULL, &calls, &st, &ei);
+    dfdg_err rc = dfdg_cprimport_file(s, NULL, file, false, on_progress, NULL, &calls, &st, &ei);
     assert_int_equal(rc, DFDG_INVAL);
     assert_string_equal(ei.msg, "line 1001: line longer than 1 MiB");
     assert_int_equal(count_persons(s), 0);
 
     memset(&calls, 0, sizeof calls);
-    rc = dfdg_cprimport_file(s, file, true, on_progress, on_bad, &calls, &st, &ei);
+    rc = dfdg_cprimport_file(s, NULL, file, true, on_progress, on_bad, &calls, &st, &ei);
     if (rc != DFDG_OK)
         fail_msg("import: %s %s", dfdg_err_name(rc), ei.msg);
     assert_int_equal(st.lines, 2501);
@@ -721,7 +721,7 @@ test_file_long_line_and_progress(void **state)
     for (size_t k = 0; k < DFDG_CPRIMPORT_LINE_MAX; k++)
         fputc('x', f);
     assert_int_equal(fclose(f), 0);
-    rc = dfdg_cprimport_file(s, file, false, NULL, NULL, NULL, &st, &ei);
+    rc = dfdg_cprimport_file(s, NULL, file, false, NULL, NULL, NULL, &st, &ei);
     assert_int_equal(rc, DFDG_INVAL);
     assert_memory_equal(ei.msg, "line 1: not valid JSON", 22);
 

@@ -348,7 +348,9 @@ test_records_keep_the_rules(void **state)
 
         /* The report rules on valid_from (cancellations inherit the target's). */
         if (k == DFDG_KIND_CITIZEN) {
-            assert_string_equal(reporter, "citizen");
+            char self[64];
+            snprintf(self, sizeof self, "citizen:%lld", (long long)person_id);
+            assert_string_equal(reporter, self);
             citizen++;
         } else if (k == DFDG_KIND_KOMMUNE && t->subject == DFDG_SUBJECT_PERSON) {
             char kode[4];
