@@ -15,10 +15,8 @@
 #include "bench.h"
 
 #include <getopt.h>
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,24 +183,6 @@ client_main(void *arg)
     return NULL;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* User and system CPU time of the whole process (every client thread). */
-static double
-cpu_seconds(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static dfdg_err
 run_phase(struct phase *ph, size_t nclients, struct phase_result *out, struct dfdg_errinfo *ei)
 {
@@ -235,14 +215,14 @@ run_phase(struct phase *ph, size_t nclients, struct phase_result *out, struct df
         exit(1);
     }
     pthread_barrier_wait(&ph->start);
-    double t0 = bench_now(), cpu0 = cpu_seconds();
+    double t0 = bench_now(), cpu0 = bench_cpu_seconds();
     for (size_t i = 0; i < nclients; i++)
         pthread_join(cl[i].thread, NULL);
     out->seconds = bench_now() - t0;
-    out->cpu = cpu_seconds() - cpu0;
+    out->cpu = bench_cpu_seconds() - cpu0;
     out->created = atomic_load(&ph->created);
     out->failed = atomic_load(&ph->failed);
-    qsort(ph->lat, ph->nreq, sizeof *ph->lat, cmp_double);
+    qsort(ph->lat, ph->nreq, sizeof *ph->lat, bench_cmp_double);
     out->p50 = ph->lat[(size_t)(0.50 * (double)(ph->nreq - 1))];
     out->p99 = ph->lat[(size_t)(0.99 * (double)(ph->nreq - 1))];
     pthread_barrier_destroy(&ph->start);
@@ -253,72 +233,11 @@ run_phase(struct phase *ph, size_t nclients, struct phase_result *out, struct df
     return DFDG_OK;
 }
 
-/* The writer's counters from /metrics; false when the server does not export them. */
-static bool
-writer_counters(const struct bench_http *h, unsigned long long *commits,
-                unsigned long long *requests)
-{
-    struct bench_conn conn;
-    struct bench_resp resp;
-    struct dfdg_errinfo ei = {0};
-    bench_conn_init(&conn, h);
-    bool ok = bench_http_request(&conn, "GET", "/metrics", "", NULL, 0, &resp, &ei) == DFDG_OK &&
-              resp.status == 200;
-    const char *c = ok ? strstr(resp.body, "\ndfdg_writer_commits_total ") : NULL;
-    const char *r = ok ? strstr(resp.body, "\ndfdg_writer_requests_total ") : NULL;
-    ok = c != NULL && r != NULL;
-    if (ok) {
-        *commits = strtoull(c + strlen("\ndfdg_writer_commits_total "), NULL, 10);
-        *requests = strtoull(r + strlen("\ndfdg_writer_requests_total "), NULL, 10);
-    }
-    bench_conn_cleanup(&conn);
-    return ok;
-}
-
-/* 1234567.8 -> "1,234,568" */
-static const char *
-grouped(double v, char buf[32])
-{
-    char digits[32];
-    snprintf(digits, sizeof digits, "%.0f", v < 0 ? 0 : v);
-    size_t n = strlen(digits), j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[j++] = ',';
-        buf[j++] = digits[i];
-    }
-    buf[j] = '\0';
-    return buf;
-}
-
-static const char *
-ms(double seconds, char buf[32])
-{
-    snprintf(buf, 32,
-             seconds < 0.01  ? "%.2f ms"
-             : seconds < 0.1 ? "%.1f ms"
-                             : "%.0f ms",
-             seconds * 1e3);
-    return buf;
-}
-
-static bool
-parse_count(const char *s, size_t max, size_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *s == '\0' || *end != '\0' || v < 0 || (unsigned long long)v > max)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
 static int
 cmd_persons(int argc, char **argv)
 {
     size_t n;
-    if (argc != 4 || !parse_count(argv[2], BENCH_MAX_PERSONS, &n) || n == 0) {
+    if (argc != 4 || !bench_parse_count(argv[2], BENCH_MAX_PERSONS, &n) || n == 0) {
         fputs(usage, stderr);
         return 2;
     }
@@ -367,19 +286,19 @@ parse_opts(int argc, char **argv, struct opts *o)
                  strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(optarg);
             break;
         case 'n':
-            ok = parse_count(optarg, 100000000, &o->n);
+            ok = bench_parse_count(optarg, 100000000, &o->n);
             break;
         case 'b':
-            ok = parse_count(optarg, 1000000, &o->b) && o->b > 0;
+            ok = bench_parse_count(optarg, 1000000, &o->b) && o->b > 0;
             break;
         case 'c':
-            ok = parse_count(optarg, 1024, &o->c) && o->c > 0;
+            ok = bench_parse_count(optarg, 1024, &o->c) && o->c > 0;
             break;
         case 's':
-            ok = parse_count(optarg, 100000000, &o->single_n);
+            ok = bench_parse_count(optarg, 100000000, &o->single_n);
             break;
         case 'k':
-            ok = parse_count(optarg, 1024, &o->single_c) && o->single_c > 0;
+            ok = bench_parse_count(optarg, 1024, &o->single_c) && o->single_c > 0;
             break;
         case 'S':
             o->strict = true;
@@ -472,7 +391,7 @@ main(int argc, char **argv)
     bool have_bcounters = false;
 
     if (o.n > 0) {
-        have_bcounters = writer_counters(&http, &bc0, &br0);
+        have_bcounters = bench_http_writer_counters(&http, &bc0, &br0);
         struct phase ph = {.http = &http,
                            .headers = batch_headers,
                            .path = "/v1/records/batch",
@@ -487,7 +406,8 @@ main(int argc, char **argv)
             fprintf(stderr, "bench_ingest: %s\n", ei.msg);
             return 1;
         }
-        have_bcounters = have_bcounters && writer_counters(&http, &bc1, &br1) && bc1 > bc0;
+        have_bcounters =
+            have_bcounters && bench_http_writer_counters(&http, &bc1, &br1) && bc1 > bc0;
         if (batched.failed > 0 || batched.created != o.n) {
             fprintf(stderr, "bench_ingest: batched: %zu of %zu records not created; first: %s\n",
                     o.n - batched.created, o.n, ph.first_error);
@@ -497,7 +417,7 @@ main(int argc, char **argv)
         }
     }
     if (o.single_n > 0) {
-        have_counters = writer_counters(&http, &c0, &r0);
+        have_counters = bench_http_writer_counters(&http, &c0, &r0);
         struct phase ph = {.http = &http,
                            .headers = single_headers,
                            .path = "/v1/records",
@@ -512,7 +432,7 @@ main(int argc, char **argv)
             fprintf(stderr, "bench_ingest: %s\n", ei.msg);
             return 1;
         }
-        have_counters = have_counters && writer_counters(&http, &c1, &r1) && c1 > c0;
+        have_counters = have_counters && bench_http_writer_counters(&http, &c1, &r1) && c1 > c0;
         if (single.failed > 0 || single.created != o.single_n) {
             fprintf(stderr, "bench_ingest: single: %zu of %zu records not created; first: %s\n",
                     o.single_n - single.created, o.single_n, ph.first_error);
@@ -544,21 +464,22 @@ main(int argc, char **argv)
         snprintf(label, sizeof label, "N=%zu B=%zu C=%zu", o.n, o.b, o.c);
         printf("  batched HTTP  %-28s: %9s rec/s  (%.2f s, client CPU %.2f s; request p50 %s, "
                "p99 %s)\n",
-               label, grouped(rate_b, g1), batched.seconds, batched.cpu, ms(batched.p50, t1),
-               ms(batched.p99, t2));
+               label, bench_grouped(rate_b, g1), batched.seconds, batched.cpu,
+               bench_ms(batched.p50, t1), bench_ms(batched.p99, t2));
         if (have_bcounters)
             printf("  group commit  %-28s: %9s commits for %s requests, %.1f a commit\n",
-                   "batched HTTP", grouped((double)(bc1 - bc0), g2),
-                   grouped((double)(br1 - br0), g3), (double)(br1 - br0) / (double)(bc1 - bc0));
+                   "batched HTTP", bench_grouped((double)(bc1 - bc0), g2),
+                   bench_grouped((double)(br1 - br0), g3),
+                   (double)(br1 - br0) / (double)(bc1 - bc0));
     }
     if (have_raw) {
         snprintf(label, sizeof label, "same rows, tx of %zu", o.b);
-        printf("  raw SQLite    %-28s: %9s rec/s  (%.2f s)", label, grouped(rate_rb, g1),
+        printf("  raw SQLite    %-28s: %9s rec/s  (%.2f s)", label, bench_grouped(rate_rb, g1),
                raw_b.seconds);
         if (have_batched)
             printf("   ratio HTTP/raw = %.2f", rate_b / rate_rb);
         printf("\n  raw SQLite    %-28s: %9s rec/s  (%.2f s)", "same rows, one tx",
-               grouped(rate_r1, g1), raw_1.seconds);
+               bench_grouped(rate_r1, g1), raw_1.seconds);
         if (have_batched)
             printf("   ratio HTTP/raw = %.2f", rate_b / rate_r1);
         printf("\n");
@@ -566,19 +487,20 @@ main(int argc, char **argv)
     if (have_single) {
         snprintf(label, sizeof label, "%zu clients, %zu", o.single_c, o.single_n);
         printf("  single POSTs  %-28s: %9s rec/s  (%.2f s, client CPU %.2f s; p50 %s, p99 %s)\n",
-               label, grouped(rate_s, g1), single.seconds, single.cpu, ms(single.p50, t1),
-               ms(single.p99, t2));
+               label, bench_grouped(rate_s, g1), single.seconds, single.cpu,
+               bench_ms(single.p50, t1), bench_ms(single.p99, t2));
         if (have_counters)
             printf("  group commit  %-28s: %9s commits for %s requests, %.1f a commit\n",
-                   "single POSTs", grouped((double)(c1 - c0), g2), grouped((double)(r1 - r0), g3),
-                   (double)(r1 - r0) / (double)(c1 - c0));
+                   "single POSTs", bench_grouped((double)(c1 - c0), g2),
+                   bench_grouped((double)(r1 - r0), g3), (double)(r1 - r0) / (double)(c1 - c0));
     }
 
     bool missed = false;
     if (have_batched || have_single)
         printf("\ntargets (2-core machine, synchronous=FULL):\n");
     if (have_batched) {
-        print_target("batched HTTP >= 20,000 rec/s", rate_b >= TARGET_BATCHED, grouped(rate_b, g1));
+        print_target("batched HTTP >= 20,000 rec/s", rate_b >= TARGET_BATCHED,
+                     bench_grouped(rate_b, g1));
         missed |= rate_b < TARGET_BATCHED;
     }
     if (have_batched && have_raw) {
@@ -589,7 +511,8 @@ main(int argc, char **argv)
         missed |= rate_b / rate_rb < TARGET_RATIO;
     }
     if (have_single) {
-        print_target("single POSTs >= 5,000 rec/s", rate_s >= TARGET_SINGLE, grouped(rate_s, g1));
+        print_target("single POSTs >= 5,000 rec/s", rate_s >= TARGET_SINGLE,
+                     bench_grouped(rate_s, g1));
         missed |= rate_s < TARGET_SINGLE;
     }
     if (status == 0 && missed && o.strict)

@@ -11,10 +11,8 @@
 #include "core/dfdg.h"
 #include "bench.h"
 #include "core/when.h"
-#include "store/schema_sqlite.h"
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 /*
  * The store's record INSERT (ST_RECORD_INSERT in src/store/sqlite.c). When the record table
@@ -33,55 +31,6 @@ struct row {
     uint8_t hash[32];
 };
 
-static dfdg_err
-sql_fail(sqlite3 *db, const char *what, struct dfdg_errinfo *ei)
-{
-    return dfdg_errinfo_set(ei, DFDG_IO, "raw sqlite: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static dfdg_err
-exec(sqlite3 *db, const char *sql, const char *what, struct dfdg_errinfo *ei)
-{
-    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return sql_fail(db, what, ei);
-    return DFDG_OK;
-}
-
-static void
-remove_db(const char *path)
-{
-    char p[4096];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
-/* The store's configure() and migrate(), minus the error reporting it needs. */
-static dfdg_err
-create_schema(sqlite3 *db, struct dfdg_errinfo *ei)
-{
-    sqlite3_busy_timeout(db, 5000);
-    dfdg_err rc = exec(db,
-                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                       " PRAGMA cache_size=-65536",
-                       "pragmas", ei);
-    if (rc != DFDG_OK)
-        return rc;
-    rc = exec(db, "BEGIN IMMEDIATE; CREATE TABLE schema_version(version INTEGER NOT NULL)",
-              "schema", ei);
-    for (size_t i = 0; rc == DFDG_OK && i < DFDG_ARRAY_LEN(dfdg_sqlite_migrations); i++)
-        rc = exec(db, dfdg_sqlite_migrations[i], "schema", ei);
-    if (rc == DFDG_OK) {
-        char sql[96];
-        snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES(%zu); COMMIT",
-                 DFDG_ARRAY_LEN(dfdg_sqlite_migrations));
-        rc = exec(db, sql, "schema", ei);
-    }
-    return rc;
-}
-
 /* The baseline must fill every column the server fills, or it would write less. */
 static dfdg_err
 check_columns(sqlite3 *db, struct dfdg_errinfo *ei)
@@ -89,7 +38,7 @@ check_columns(sqlite3 *db, struct dfdg_errinfo *ei)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('record')", -1, &st, NULL) !=
         SQLITE_OK)
-        return sql_fail(db, "reading the record columns", ei);
+        return bench_sqlite_fail(db, "reading the record columns", ei);
     int cols = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_finalize(st);
     if (cols != INSERT_COLUMNS + 1)
@@ -105,7 +54,7 @@ static dfdg_err
 insert_persons(sqlite3 *db, char (*cprs)[DFDG_CPR_LEN], size_t ncprs, struct dfdg_errinfo *ei)
 {
     sqlite3_stmt *person = NULL, *map = NULL;
-    dfdg_err rc = exec(db, "BEGIN IMMEDIATE", "begin", ei);
+    dfdg_err rc = bench_sqlite_exec(db, "BEGIN IMMEDIATE", "begin", ei);
     if (rc != DFDG_OK)
         return rc;
     if (sqlite3_prepare_v2(db,
@@ -115,7 +64,7 @@ insert_persons(sqlite3 *db, char (*cprs)[DFDG_CPR_LEN], size_t ncprs, struct dfd
                            -1, &person, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO person_cpr(cpr, person_id) VALUES(?1, ?2)", -1, &map,
                            NULL) != SQLITE_OK) {
-        rc = sql_fail(db, "prepare persons", ei);
+        rc = bench_sqlite_fail(db, "prepare persons", ei);
         goto finalize;
     }
     for (size_t i = 0; i < ncprs; i++) {
@@ -125,13 +74,13 @@ insert_persons(sqlite3 *db, char (*cprs)[DFDG_CPR_LEN], size_t ncprs, struct dfd
         sqlite3_bind_text(map, 1, cprs[i], -1, SQLITE_STATIC);
         sqlite3_bind_int64(map, 2, id);
         if (sqlite3_step(person) != SQLITE_DONE || sqlite3_step(map) != SQLITE_DONE) {
-            rc = sql_fail(db, "insert person", ei);
+            rc = bench_sqlite_fail(db, "insert person", ei);
             goto finalize;
         }
         sqlite3_reset(person);
         sqlite3_reset(map);
     }
-    rc = exec(db, "COMMIT", "commit persons", ei);
+    rc = bench_sqlite_exec(db, "COMMIT", "commit persons", ei);
 finalize:
     sqlite3_finalize(person);
     sqlite3_finalize(map);
@@ -163,7 +112,7 @@ insert_row(sqlite3 *db, sqlite3_stmt *st, const struct row *r, int64_t recorded_
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE)
-        return sql_fail(db, "insert record", ei);
+        return bench_sqlite_fail(db, "insert record", ei);
     return DFDG_OK;
 }
 
@@ -178,21 +127,22 @@ bench_raw_run(const char *path, const char *run, char (*cprs)[DFDG_CPR_LEN], siz
     struct row *rows = calloc(chunk, sizeof *rows);
     if (rows == NULL)
         return dfdg_errinfo_set(ei, DFDG_NOMEM, "raw rows");
-    remove_db(path);
+    bench_sqlite_remove(path);
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     dfdg_err rc;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        rc = sql_fail(db, path, ei);
+        rc = bench_sqlite_fail(db, path, ei);
         goto close_db;
     }
     sqlite3_extended_result_codes(db, 1);
-    if ((rc = create_schema(db, ei)) != DFDG_OK || (rc = check_columns(db, ei)) != DFDG_OK ||
+    if ((rc = bench_sqlite_create_schema(db, ei)) != DFDG_OK ||
+        (rc = check_columns(db, ei)) != DFDG_OK ||
         (rc = insert_persons(db, cprs, ncprs, ei)) != DFDG_OK)
         goto close_db;
     if (sqlite3_prepare_v3(db, insert_record_sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
         SQLITE_OK) {
-        rc = sql_fail(db, "prepare record insert", ei);
+        rc = bench_sqlite_fail(db, "prepare record insert", ei);
         goto close_db;
     }
 
@@ -210,7 +160,7 @@ bench_raw_run(const char *path, const char *run, char (*cprs)[DFDG_CPR_LEN], siz
         }
         double t0 = bench_now();
         if (!in_tx) {
-            if ((rc = exec(db, "BEGIN IMMEDIATE", "begin", ei)) != DFDG_OK)
+            if ((rc = bench_sqlite_exec(db, "BEGIN IMMEDIATE", "begin", ei)) != DFDG_OK)
                 goto finalize;
             in_tx = true;
             last_at = at;
@@ -220,7 +170,7 @@ bench_raw_run(const char *path, const char *run, char (*cprs)[DFDG_CPR_LEN], siz
                 goto rollback;
         first += m;
         if (batch > 0 || first == n) {
-            if ((rc = exec(db, "COMMIT", "commit", ei)) != DFDG_OK)
+            if ((rc = bench_sqlite_exec(db, "COMMIT", "commit", ei)) != DFDG_OK)
                 goto rollback;
             in_tx = false;
         }
@@ -237,7 +187,7 @@ finalize:
     sqlite3_finalize(st);
 close_db:
     sqlite3_close_v2(db);
-    remove_db(path);
+    bench_sqlite_remove(path);
     free(rows);
     return rc;
 }

@@ -73,6 +73,10 @@ struct dfdg_req {
     struct dfdg_ingest_req ingest;  /* the write, for ingest routes */
     void *batch;                    /* per-line state of a batch (records.c) */
     void *ext;                      /* a handler's own state (feed.c) */
+    struct dfdg_audit_write *aw;    /* a read's audit entry on its way to the writer */
+    bool authed;                    /* the caller was authenticated (actor is set) */
+    const char *denied_rule;        /* the rule of a 403 reply (logged as a denied attempt) */
+    int64_t audit_person;           /* the person a denied call concerned, if known */
     void (*ext_free)(void *ext);    /* frees ext at completion */
     int status;                     /* response status, 0 until set */
     char *resp;                     /* response body, owned */
@@ -118,6 +122,16 @@ void dfdg_req_submit(struct dfdg_req *r, dfdg_handler_fn resume);
  * with wr->rc = DFDG_BUSY.
  */
 void dfdg_req_submit_write(struct dfdg_req *r, struct dfdg_write_req *wr, dfdg_handler_fn resume);
+/*
+ * Logs ev (an audit entry, TAKES) through the writer and sends status/body (TAKES) only after
+ * the entry has committed: every read of personal data is logged before it is answered. If
+ * the entry cannot be committed the caller gets 503 instead of the data.
+ */
+void dfdg_req_audit_then_reply(struct dfdg_req *r, json_t *ev /* TAKES */, int status,
+                               json_t *body /* TAKES */);
+/* A new audit entry for this request's caller and purpose (see audit/auditlog.h). */
+json_t *dfdg_req_audit_event(struct dfdg_req *r, const char *action);
+
 /* Suspends the request until dfdg_req_wake; then resume runs in a server thread. */
 void dfdg_req_suspend(struct dfdg_req *r, dfdg_handler_fn resume);
 /* Resumes a suspended request (from any thread). */

@@ -12,10 +12,12 @@
  *   3. A waiting consumer holds no server thread: its connection is suspended until a commit
  *      delivers to its org (feedwait announces it) or its wait runs out.
  *
- * States: QUERY -> (nothing, may wait) WAITING -> QUERY (once more) -> (items) LOGGING -> REPLY
+ * States: QUERY -> (nothing, may wait) WAITING -> QUERY ... -> (items, or the wait is over)
+ *         LOGGING -> REPLY
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "audit/auditlog.h"
 #include "core/when.h"
 
 #define FEED_LIMIT_DEFAULT 100
@@ -29,7 +31,6 @@ struct feed_state {
     int64_t after;                /* cursor position */
     size_t limit;                 /* most items */
     int64_t deadline_us;          /* monotonic end of the wait, 0 = do not wait */
-    bool waited;                  /* has waited once: answer whatever there is */
     json_t *items;                /* the items to answer */
     int64_t last_seq;             /* seq of the last item */
     bool more;                    /* more deliveries follow */
@@ -70,25 +71,6 @@ format_cursor(int64_t seq, char *buf, size_t size)
     snprintf(buf, size, CURSOR_PREFIX "%lld", (long long)seq);
 }
 
-/* Joins a type's legal basis for the disclosure record. */
-static void
-legal_basis_of(const struct dfdg_catalog *cat, const char *type, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    const struct dfdg_type *t = dfdg_catalog_find(cat, type);
-    json_t *arr = t != NULL ? json_object_get(t->json, "legal_basis") : NULL;
-    size_t i, used = 0;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        int n = snprintf(buf + used, size - used, "%s%s", i > 0 ? "; " : "",
-                         json_string_value(v) != NULL ? json_string_value(v) : "");
-        if (n < 0 || (size_t)n >= size - used)
-            break;
-        used += (size_t)n;
-    }
-}
-
 static bool
 item_cb(const struct dfdg_delivery *d, const struct dfdg_record *rec, const char *cpr, void *ctx)
 {
@@ -111,22 +93,43 @@ item_cb(const struct dfdg_delivery *d, const struct dfdg_record *rec, const char
     dfdg_strlcpy(x->record_id, rec->id, sizeof x->record_id);
     dfdg_strlcpy(x->type, rec->type, sizeof x->type);
     dfdg_strlcpy(x->purpose, dfdg_purpose_name(f->r->actor.purpose), sizeof x->purpose);
-    legal_basis_of(f->r->st->cat, rec->type, x->legal_basis, sizeof x->legal_basis);
+    dfdg_type_legal_basis(dfdg_catalog_find(f->r->st->cat, rec->type), x->legal_basis,
+                          sizeof x->legal_basis);
     dfdg_strlcpy(x->channel, "feed", sizeof x->channel);
     return true;
 }
 
 static dfdg_err
-log_disclosures(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_time)
+log_disclosures(struct dfdg_tx *tx, struct dfdg_write_req *wr)
 {
     struct feed_state *f = (struct feed_state *)wr;
-    for (size_t i = 0; i < f->ndisc; i++) {
-        f->disc[i].at = tx_time;
-        dfdg_err rc = dfdg_store_disclosure_insert(s, &f->disc[i]);
-        if (rc != DFDG_OK)
-            return rc;
+    struct dfdg_req *r = f->r;
+    json_t *ev = dfdg_audit_event_new(r->actor.org, r->actor.sub, "feed.read",
+                                      dfdg_purpose_name(r->actor.purpose),
+                                      dfdg_purpose_legal_basis(r->actor.purpose), NULL);
+    if (ev == NULL)
+        return DFDG_NOMEM;
+    dfdg_err rc = DFDG_OK;
+    int64_t *persons = malloc((f->ndisc + 1) * sizeof *persons);
+    if (persons == NULL) {
+        json_decref(ev);
+        return DFDG_NOMEM;
     }
-    return DFDG_OK;
+    for (size_t i = 0; i < f->ndisc; i++)
+        persons[i] = f->disc[i].person_id;
+    dfdg_audit_event_set_persons(ev, persons, f->ndisc);
+    free(persons);
+    for (size_t i = 0; i < f->ndisc && rc == DFDG_OK; i++) {
+        f->disc[i].at = tx->time;
+        rc = dfdg_store_disclosure_insert(tx->store, &f->disc[i]);
+        dfdg_audit_event_add_record(ev, f->disc[i].record_id, f->disc[i].type, f->disc[i].person_id,
+                                    0, NULL);
+        dfdg_audit_event_add_legal_basis(ev, f->disc[i].legal_basis);
+    }
+    if (rc == DFDG_OK)
+        rc = dfdg_audit_append(tx->audit, tx->store, ev, tx->time);
+    json_decref(ev);
+    return rc;
 }
 
 static void
@@ -181,12 +184,12 @@ run(struct dfdg_req *r)
             dfdg_req_submit_write(r, &f->wr, reply);
             return;
         }
-        if (f->deadline_us == 0 || f->waited || dfdg_feedwait_now() >= f->deadline_us)
+        if (f->deadline_us == 0 || dfdg_feedwait_now() >= f->deadline_us)
             break;
-        /* Registering fails when a delivery was announced since the query: query again. */
+        /* Registering fails when a delivery was announced since the query: query again. A
+         * wake that brings nothing for this org (a poke) just waits on until the deadline. */
         if (dfdg_feedwait_register(r->st->feedwait, r->actor.org, f->after, f->deadline_us,
                                    before_wait, wake, r)) {
-            f->waited = true;
             return;
         }
     }

@@ -18,6 +18,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "audit/auditlog.h"
 #include "authz/token.h"
 #include "core/log.h"
 #include "core/when.h"
@@ -27,12 +28,19 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct dfdg_server {
     struct dfdg_server_state st; /* shared state */
+    pthread_t watcher;           /* wakes feeds for other processes' deliveries */
+    pthread_mutex_t watch_lock;  /* guards watch_stop */
+    pthread_cond_t watch_cond;   /* signalled to stop the watcher (watch_lock) */
+    bool watch_stop;             /* (watch_lock) */
+    bool watching;               /* the watcher runs */
     struct MHD_Daemon *daemon;   /* libmicrohttpd */
     unsigned port;               /* bound port */
     atomic_long inflight;        /* requests between first callback and completion */
@@ -176,6 +184,8 @@ dfdg_reply_invalid(struct dfdg_req *r, const struct dfdg_verrors *ve)
 void
 dfdg_reply_denied(struct dfdg_req *r, const struct dfdg_denial *why)
 {
+    if (r->status == 0)
+        r->denied_rule = why->rule != NULL ? why->rule : "denied";
     json_t *p = dfdg_problem_new(403, "denied", why->msg);
     json_object_set_new(p, "rule", json_string(why->rule != NULL ? why->rule : "denied"));
     reply_problem_json(r, 403, p);
@@ -299,6 +309,8 @@ ingest_done(struct dfdg_write_req *wr)
                 continue;
             for (size_t j = 0; j < it->routed.n; j++)
                 dfdg_feedwait_announce(r->st->feedwait, it->routed.to[j].org, it->routed.to[j].seq);
+            for (size_t j = 0; j < it->handed.n; j++)
+                dfdg_feedwait_announce(r->st->feedwait, it->handed.to[j].org, it->handed.to[j].seq);
         }
     }
     dfdg_req_wake(r);
@@ -324,6 +336,92 @@ void
 dfdg_req_submit_write(struct dfdg_req *r, struct dfdg_write_req *wr, dfdg_handler_fn resume)
 {
     submit(r, wr, write_done, resume);
+}
+
+struct dfdg_audit_write {
+    struct dfdg_write_req wr; /* first: the writer hands it back */
+    json_t *ev;               /* the entry */
+    int status;               /* the reply waiting for the commit */
+    json_t *body;             /* (NULL: the reply is already set, e.g. a 403) */
+};
+
+json_t *
+dfdg_req_audit_event(struct dfdg_req *r, const char *action)
+{
+    return dfdg_audit_event_new(r->actor.org, r->actor.sub, action,
+                                dfdg_purpose_name(r->actor.purpose),
+                                dfdg_purpose_legal_basis(r->actor.purpose), NULL);
+}
+
+static dfdg_err
+audit_apply(struct dfdg_tx *tx, struct dfdg_write_req *wr)
+{
+    struct dfdg_audit_write *aw = (struct dfdg_audit_write *)wr;
+    return dfdg_audit_append(tx->audit, tx->store, aw->ev, tx->time);
+}
+
+static void
+audit_free(struct dfdg_audit_write *aw)
+{
+    if (aw == NULL)
+        return;
+    json_decref(aw->ev);
+    json_decref(aw->body);
+    free(aw);
+}
+
+static void
+audit_logged(struct dfdg_req *r)
+{
+    struct dfdg_audit_write *aw = r->aw;
+    if (aw->wr.rc != DFDG_OK) {
+        /* Nothing leaves unlogged. */
+        free(r->resp);
+        r->resp = NULL;
+        r->status = 0;
+        dfdg_reply_err(r, aw->wr.rc, "the access could not be logged; try again");
+        return;
+    }
+    if (aw->body != NULL) {
+        dfdg_reply_json(r, aw->status, aw->body);
+        aw->body = NULL;
+    }
+}
+
+void
+dfdg_req_audit_then_reply(struct dfdg_req *r, json_t *ev, int status, json_t *body)
+{
+    struct dfdg_audit_write *aw = calloc(1, sizeof *aw);
+    if (aw == NULL || ev == NULL) {
+        free(aw);
+        json_decref(ev);
+        json_decref(body);
+        dfdg_reply_err(r, DFDG_NOMEM, NULL);
+        return;
+    }
+    aw->wr.apply = audit_apply;
+    aw->ev = ev;
+    aw->status = status;
+    aw->body = body;
+    audit_free(r->aw);
+    r->aw = aw;
+    dfdg_req_submit_write(r, &aw->wr, audit_logged);
+}
+
+/* A denied attempt by an authenticated caller is logged before the 403 leaves. */
+static bool
+log_denial(struct dfdg_req *r)
+{
+    if (r->status != 403 || !r->authed || r->denied_rule == NULL || r->aw != NULL)
+        return false;
+    json_t *ev = dfdg_audit_event_new(r->actor.org, r->actor.sub, r->route->pattern,
+                                      dfdg_purpose_name(r->actor.purpose),
+                                      dfdg_purpose_legal_basis(r->actor.purpose), r->denied_rule);
+    if (ev == NULL)
+        return false;
+    dfdg_audit_event_add_person(ev, r->audit_person);
+    dfdg_req_audit_then_reply(r, ev, 0, NULL);
+    return true;
 }
 
 void
@@ -378,6 +476,7 @@ authenticate(struct dfdg_req *r)
         dfdg_reply_problem(r, 401, "invalid-token", "%s", ei.msg);
         return false;
     }
+    r->authed = true;
     if (r->actor.kind != DFDG_KIND_CITIZEN && dfdg_server_find_org(r->st, claims.org) == NULL) {
         dfdg_reply_problem(r, 401, "invalid-token", "the token's org does not exist");
         return false;
@@ -590,8 +689,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         /* Resumed by the writer: build the reply from the outcome. */
         r->suspended = false;
         r->resume(r);
-        if (r->suspended)
-            return MHD_YES; /* the handler waits again (e.g. a feed logging its disclosures) */
+        if (r->suspended || log_denial(r))
+            return MHD_YES; /* waits again (a feed logging its disclosures, a denial logged) */
         return queue_reply(r);
     }
     if (r->status == 0 && !r->handled) {
@@ -604,6 +703,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         if (r->suspended)
             return MHD_YES;
     }
+    if (log_denial(r))
+        return MHD_YES;
     return queue_reply(r);
 }
 
@@ -628,6 +729,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->ingest.items);
     if (r->ext_free != NULL)
         r->ext_free(r->ext);
+    audit_free(r->aw);
     free(r->body);
     free(r->resp);
     free(r);
@@ -688,6 +790,46 @@ dfdg_metrics_render(struct dfdg_req *r)
         (unsigned long long)ws.failed, (unsigned long long)ws.rejected, (unsigned long long)hits,
         (unsigned long long)misses);
     dfdg_reply_raw(r, 200, "text/plain; version=0.0.4", buf, n > 0 ? (size_t)n : 0);
+}
+
+/* --- the delivery watcher -------------------------------------------------------------------- */
+
+/*
+ * Deliveries committed by another process (a CPR import's hand-overs) are not announced by
+ * this server's writer. While consumers wait, the store's newest delivery is checked twice a
+ * second; when it is newer than anything announced here, every waiter queries again.
+ */
+static void *
+watcher_main(void *arg)
+{
+    struct dfdg_server *srv = arg;
+    int64_t seen = 0;
+    pthread_mutex_lock(&srv->watch_lock);
+    while (!srv->watch_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 500000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&srv->watch_cond, &srv->watch_lock, &ts);
+        if (srv->watch_stop || dfdg_feedwait_count(srv->st.feedwait) == 0)
+            continue;
+        pthread_mutex_unlock(&srv->watch_lock);
+        int64_t last = 0;
+        struct dfdg_store *s = dfdg_store_pool_take(srv->st.readers);
+        dfdg_err rc = dfdg_store_last_delivery_seq(s, &last);
+        dfdg_store_pool_put(srv->st.readers, s);
+        int64_t known = dfdg_feedwait_max_announced(srv->st.feedwait);
+        if (rc == DFDG_OK && last > seen && last > known)
+            dfdg_feedwait_poke_all(srv->st.feedwait);
+        if (rc == DFDG_OK && last > seen)
+            seen = last;
+        pthread_mutex_lock(&srv->watch_lock);
+    }
+    pthread_mutex_unlock(&srv->watch_lock);
+    return NULL;
 }
 
 /* --- start and stop ----------------------------------------------------------------------- */
@@ -814,6 +956,9 @@ dfdg_server_start(const struct dfdg_server_config *c, struct dfdg_server **out,
         rc = dfdg_errinfo_set(ei, DFDG_CONFIG, "cannot listen on %s (address in use?)", c->listen);
         goto stop_writer;
     }
+    pthread_mutex_init(&srv->watch_lock, NULL);
+    pthread_cond_init(&srv->watch_cond, NULL);
+    srv->watching = pthread_create(&srv->watcher, NULL, watcher_main, srv) == 0;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info != NULL ? info->port : 0;
     *out = srv;
@@ -847,6 +992,15 @@ dfdg_server_stop(struct dfdg_server *srv, unsigned grace_seconds)
     MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
+    if (srv->watching) {
+        pthread_mutex_lock(&srv->watch_lock);
+        srv->watch_stop = true;
+        pthread_cond_signal(&srv->watch_cond);
+        pthread_mutex_unlock(&srv->watch_lock);
+        pthread_join(srv->watcher, NULL);
+    }
+    pthread_cond_destroy(&srv->watch_cond);
+    pthread_mutex_destroy(&srv->watch_lock);
     /* Long-polling consumers are answered now with what there is. */
     dfdg_feedwait_stop(srv->st.feedwait);
     /* In-flight requests finish: the writer keeps committing and resuming them. */

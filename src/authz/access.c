@@ -27,6 +27,25 @@ static const char *const purpose_names[DFDG_PURPOSE__COUNT] = {
     [DFDG_PURPOSE_SELF_SERVICE] = "self-service",
 };
 
+/* The legal basis of each purpose (domain NOTES section 7; LBU = lov om organisering og
+ * understøttelse af beskæftigelsesindsatsen). */
+static const char *const purpose_bases[DFDG_PURPOSE__COUNT] = {
+    [DFDG_PURPOSE_NONE] = "",
+    [DFDG_PURPOSE_CASE_HANDLING] = "LBU §§ 33-34; GDPR art. 6(1)(c) and (e)",
+    [DFDG_PURPOSE_PAYMENT] = "LBU §§ 33-34; GDPR art. 6(1)(c) and (e)",
+    [DFDG_PURPOSE_SUPERVISION] = "LBU §§ 21, 32, 38; GDPR art. 6(1)(e)",
+    [DFDG_PURPOSE_SUPPORT] = "LBU § 32; GDPR art. 6(1)(e)",
+    [DFDG_PURPOSE_STATISTICS] = "LBU §§ 44, 53; databeskyttelsesloven § 10; GDPR art. 9(2)(j)",
+    [DFDG_PURPOSE_RESEARCH] = "databeskyttelsesloven § 10; GDPR art. 9(2)(j) and art. 89",
+    [DFDG_PURPOSE_SELF_SERVICE] = "GDPR art. 15",
+};
+
+const char *
+dfdg_purpose_legal_basis(enum dfdg_purpose p)
+{
+    return (unsigned)p < DFDG_PURPOSE__COUNT ? purpose_bases[p] : "";
+}
+
 #define P(x) (1u << (unsigned)DFDG_PURPOSE_##x)
 /* Which purposes each org kind may process personal data for. */
 static const unsigned purposes_by_kind[DFDG_KIND__COUNT] = {
@@ -162,6 +181,68 @@ dfdg_authz_relations(struct dfdg_store *s, const struct dfdg_actor *a, int64_t p
     return rc;
 }
 
+/* A relationship period [from, to] (to inclusive; DFDG_DATE_NONE open) that touches
+ * [lo, hi]. */
+static bool
+overlaps(int32_t from, int32_t to, int32_t lo, int32_t hi)
+{
+    return from <= hi && (to == DFDG_DATE_NONE || to >= lo);
+}
+
+struct window_scan {
+    const struct dfdg_actor *a; /* the org */
+    int32_t lo, hi;             /* the window */
+    bool found;                 /* a relationship period touches it */
+};
+
+static bool
+window_cb(const struct dfdg_record *r, void *ctx)
+{
+    struct window_scan *w = ctx;
+    if (!overlaps(r->valid_from, r->valid_to, w->lo, w->hi))
+        return true;
+    if (w->a->kind == DFDG_KIND_AKASSE) {
+        w->found = strcmp(r->owner, w->a->org) == 0;
+    } else {
+        json_t *data = json_loads(r->data, 0, NULL);
+        const char *cvr = json_string_value(json_object_get(data, REFERRAL_ACTOR_FIELD));
+        w->found = cvr != NULL && strcmp(cvr, w->a->code) == 0;
+        json_decref(data);
+    }
+    return !w->found;
+}
+
+/* Whether the org's relationship to the person held on any day of [lo, hi]. */
+static dfdg_err
+related_in_window(struct dfdg_store *s, const struct dfdg_actor *a, int64_t person_id, int32_t lo,
+                  int32_t hi, bool *out)
+{
+    *out = false;
+    if (a->kind == DFDG_KIND_KOMMUNE) {
+        struct dfdg_person p = {0};
+        dfdg_err rc = dfdg_store_person_get(s, person_id, &p);
+        for (size_t i = 0; rc == DFDG_OK && i < p.naddresses && !*out; i++) {
+            const struct dfdg_address *ad = &p.addresses[i];
+            /* Address periods end the day before `to` (the day moved away). */
+            int32_t last = ad->to == DFDG_DATE_NONE ? DFDG_DATE_NONE : ad->to - 1;
+            *out = strcmp(ad->kommunekode, a->code) == 0 && overlaps(ad->from, last, lo, hi);
+        }
+        dfdg_person_cleanup(&p);
+        return rc;
+    }
+    if (a->kind != DFDG_KIND_AKASSE && a->kind != DFDG_KIND_AKTOER)
+        return DFDG_OK;
+    struct window_scan w = {.a = a, .lo = lo, .hi = hi};
+    struct dfdg_record_query q = {.person_id = person_id,
+                                  .type =
+                                      a->kind == DFDG_KIND_AKASSE ? MEMBERSHIP_TYPE : REFERRAL_TYPE,
+                                  .valid_on = DFDG_DATE_NONE,
+                                  .as_of = INT64_MAX};
+    dfdg_err rc = dfdg_store_records_query(s, &q, window_cb, &w);
+    *out = w.found;
+    return rc;
+}
+
 dfdg_err
 dfdg_authz_relations_for_read(struct dfdg_store *s, const struct dfdg_actor *a, int64_t person_id,
                               int32_t day, int32_t grace_days, struct dfdg_relations *out)
@@ -169,12 +250,12 @@ dfdg_authz_relations_for_read(struct dfdg_store *s, const struct dfdg_actor *a, 
     dfdg_err rc = dfdg_authz_relations(s, a, person_id, day, out);
     if (rc != DFDG_OK || grace_days <= 0 || out->resident || out->member || out->referred)
         return rc;
-    struct dfdg_relations earlier;
-    rc = dfdg_authz_relations(s, a, person_id, day - grace_days, &earlier);
-    if (rc == DFDG_OK) {
-        out->resident = earlier.resident;
-        out->member = earlier.member;
-        out->referred = earlier.referred;
+    bool held = false;
+    rc = related_in_window(s, a, person_id, day - grace_days, day, &held);
+    if (rc == DFDG_OK && held) {
+        out->resident = a->kind == DFDG_KIND_KOMMUNE;
+        out->member = a->kind == DFDG_KIND_AKASSE;
+        out->referred = a->kind == DFDG_KIND_AKTOER;
     }
     return rc;
 }

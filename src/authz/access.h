@@ -39,6 +39,8 @@ enum dfdg_purpose {
 const char *dfdg_purpose_name(enum dfdg_purpose p);
 /* DFDG_INVAL for an unknown name. */
 dfdg_err dfdg_purpose_parse(const char *s, enum dfdg_purpose *out /* OUT */);
+/* The legal basis a purpose of processing rests on (NOTES section 7), for the audit log. */
+const char *dfdg_purpose_legal_basis(enum dfdg_purpose p);
 /* Whether org kind k may process personal data for purpose p. */
 bool dfdg_purpose_is_allowed(enum dfdg_org_kind k, enum dfdg_purpose p);
 
@@ -116,8 +118,9 @@ dfdg_err dfdg_authz_relations(struct dfdg_store *s, const struct dfdg_actor *a, 
 
 /*
  * The relations that decide reads on day: those of dfdg_authz_relations, and with
- * grace_days > 0 also those that held grace_days earlier, so an org keeps read access for the
- * grace period after a move or a change of a-kasse (default none: access ends on the day).
+ * grace_days > 0 also those that held on any day of the grace_days before, so an org keeps
+ * read access for the grace period after a move or a change of a-kasse (default none: access
+ * ends on the day).
  */
 dfdg_err dfdg_authz_relations_for_read(struct dfdg_store *s, const struct dfdg_actor *a,
                                        int64_t person_id, int32_t day, int32_t grace_days,

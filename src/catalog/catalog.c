@@ -956,3 +956,25 @@ dfdg_type_has_reporter(const struct dfdg_type *t, enum dfdg_org_kind k)
         return true;
     return (t->reporters & DFDG_KIND_BIT(k)) != 0;
 }
+
+void
+dfdg_type_legal_basis(const struct dfdg_type *t, char *buf, size_t size)
+{
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    json_t *arr = t != NULL ? json_object_get(t->json, "legal_basis") : NULL;
+    size_t i, used = 0;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *text = json_string_value(v);
+        int n =
+            snprintf(buf + used, size - used, "%s%s", i > 0 ? "; " : "", text != NULL ? text : "");
+        if (n < 0 || (size_t)n >= size - used) {
+            buf[used] = '\0'; /* whole references only */
+            break;
+        }
+        used += (size_t)n;
+    }
+}

@@ -116,6 +116,9 @@ const struct dfdg_type *dfdg_catalog_find(const struct dfdg_catalog *cat, const 
 /* True when org kind k may report type t (STAR may report every type: DESIGN section 3). */
 bool dfdg_type_has_reporter(const struct dfdg_type *t, enum dfdg_org_kind k);
 
+/* The type's legal basis references, "; "-joined into buf (whole references only). */
+void dfdg_type_legal_basis(const struct dfdg_type *t, char *buf, size_t size);
+
 /* --- validation -------------------------------------------------------------------------- */
 
 #define DFDG_VERR_MAX 32

@@ -40,6 +40,14 @@ bool dfdg_feedwait_register(struct dfdg_feedwait *w, const char *org, int64_t af
 /* Announces that deliveries up to seq were committed for org; wakes its waiters. */
 void dfdg_feedwait_announce(struct dfdg_feedwait *w, const char *org, int64_t seq);
 
+/*
+ * Wakes every waiter (they query again and wait on if nothing is theirs): for deliveries
+ * another process committed, which no announcement covers.
+ */
+void dfdg_feedwait_poke_all(struct dfdg_feedwait *w);
+/* The highest seq announced so far. */
+int64_t dfdg_feedwait_max_announced(struct dfdg_feedwait *w);
+
 /* CLOCK_MONOTONIC in microseconds. */
 int64_t dfdg_feedwait_now(void);
 

@@ -19,6 +19,7 @@
 #include "exchange/ingest.h"
 #include "core/uuid.h"
 #include "core/when.h"
+#include "audit/auditlog.h"
 
 #include <sodium.h>
 
@@ -228,7 +229,8 @@ routed_cb(const struct dfdg_delivery *d, const struct dfdg_record *r, const char
     (void)r;
     (void)cpr;
     struct dfdg_routed *out = ctx;
-    if (out->n < DFDG_ROUTE_MAX) {
+    /* routed_to names where the record was routed, not later hand-overs. */
+    if (strcmp(d->reason, "handover") != 0 && out->n < DFDG_ROUTE_MAX) {
         dfdg_strlcpy(out->to[out->n].org, d->org_id, sizeof out->to[0].org);
         out->to[out->n].seq = d->seq;
         out->n++;
@@ -245,11 +247,14 @@ route(struct dfdg_store *s, const struct dfdg_catalog *cat, struct dfdg_ingest_i
     if (t == NULL)
         return DFDG_OK;
     dfdg_err rc = dfdg_route_record(s, t, rec, tx_time, &it->routed);
+    /* A correction or cancellation also reaches every org that had the record. */
+    if (rc == DFDG_OK && rec->kind != DFDG_RECORD_ORIGINAL)
+        rc = dfdg_route_follow(s, rec, tx_time, &it->routed);
     /* BEK kap. 16 and 24: on a change of a-kasse the new one receives the open records. */
     if (rc == DFDG_OK && rec->kind == DFDG_RECORD_ORIGINAL && rec->person_id != 0 &&
         strcmp(rec->type, MEMBERSHIP_TYPE) == 0)
         rc = dfdg_route_handover(s, cat, rec->person_id, rec->owner, DFDG_KIND_AKASSE,
-                                 rec->valid_from, tx_time, NULL);
+                                 rec->valid_from, tx_time, &it->handed);
     return rc;
 }
 
@@ -264,6 +269,7 @@ apply_item(struct dfdg_store *s, const struct dfdg_catalog *cat, const struct df
     if (rc == DFDG_OK) {
         if (sodium_memcmp(prev.content_hash, it->content_hash, sizeof it->content_hash) == 0) {
             it->status = 200;
+            it->person_id = prev.person_id;
             dfdg_strlcpy(it->id, prev.id, sizeof it->id);
             it->recorded_at = prev.recorded_at;
             rc = dfdg_store_deliveries_of(s, prev.id, routed_cb, &it->routed);
@@ -283,6 +289,7 @@ apply_item(struct dfdg_store *s, const struct dfdg_catalog *cat, const struct df
     struct dfdg_record rec = {0};
     if (it->cpr[0] != '\0') {
         rc = dfdg_store_person_resolve(s, it->cpr, &rec.person_id);
+        it->person_id = rec.person_id;
         if (rc == DFDG_NOT_FOUND) {
             outcome(it, 422, NULL, "the person is not in the CPR master data");
             return DFDG_OK;
@@ -297,6 +304,8 @@ apply_item(struct dfdg_store *s, const struct dfdg_catalog *cat, const struct df
     rec.valid_to = it->valid_to;
     if (it->kind != DFDG_RECORD_ORIGINAL) {
         rc = check_target(s, a, it, &rec);
+        if (it->person_id == 0)
+            it->person_id = rec.person_id;
         if (rc != DFDG_OK || it->status != 0)
             return rc;
     }
@@ -338,24 +347,74 @@ apply_item(struct dfdg_store *s, const struct dfdg_catalog *cat, const struct df
     return DFDG_OK;
 }
 
+static const char *
+op_name(enum dfdg_record_kind k)
+{
+    return k == DFDG_RECORD_CORRECTION     ? "record.correct"
+           : k == DFDG_RECORD_CANCELLATION ? "record.cancel"
+                                           : "record.create";
+}
+
+/* One audit entry for the whole request: every item with its outcome. */
+static dfdg_err
+audit_request(struct dfdg_tx *tx, const struct dfdg_ingest_req *req)
+{
+    const struct dfdg_actor *a = &req->actor;
+    const char *action = req->nitems == 1 ? op_name(req->items[0].kind) : "record.batch";
+    json_t *ev = dfdg_audit_event_new(a->org, a->sub, action, dfdg_purpose_name(a->purpose),
+                                      dfdg_purpose_legal_basis(a->purpose), NULL);
+    if (ev == NULL)
+        return DFDG_NOMEM;
+    bool any_denied = false;
+    int64_t *persons = malloc((req->nitems + 1) * sizeof *persons);
+    if (persons == NULL) {
+        json_decref(ev);
+        return DFDG_NOMEM;
+    }
+    for (size_t i = 0; i < req->nitems; i++) {
+        const struct dfdg_ingest_item *it = &req->items[i];
+        persons[i] = it->person_id;
+        const char *type = it->type != NULL ? it->type->code : "";
+        if (it->type != NULL && (i == 0 || it->type != req->items[i - 1].type)) {
+            char basis[512];
+            dfdg_type_legal_basis(it->type, basis, sizeof basis);
+            dfdg_audit_event_add_legal_basis(ev, basis);
+        }
+        dfdg_audit_event_add_record(ev, it->id, type, it->person_id, it->status, it->rule);
+        any_denied |= it->status == 403;
+    }
+    dfdg_audit_event_set_persons(ev, persons, req->nitems);
+    free(persons);
+    if (any_denied)
+        json_object_set_new(ev, "outcome",
+                            json_string(req->nitems == 1 ? "denied" : "partly denied"));
+    dfdg_err rc = dfdg_audit_append(tx->audit, tx->store, ev, tx->time);
+    json_decref(ev);
+    return rc;
+}
+
 dfdg_err
-dfdg_ingest_apply(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_time)
+dfdg_ingest_apply(struct dfdg_tx *tx, struct dfdg_write_req *wr)
 {
     struct dfdg_ingest_req *req = (struct dfdg_ingest_req *)wr;
-    for (size_t i = 0; i < req->nitems; i++) {
+    dfdg_err rc = DFDG_OK;
+    for (size_t i = 0; i < req->nitems && rc == DFDG_OK; i++) {
         struct dfdg_ingest_item *it = &req->items[i];
         if (it->status != 0)
             continue; /* rejected before it reached the writer */
-        dfdg_err rc = apply_item(s, req->cat, &req->actor, it, tx_time);
-        if (rc != DFDG_OK) {
-            /* The whole request is rolled back: no item of it may look applied. */
-            for (size_t j = 0; j < req->nitems; j++)
-                if (req->items[j].status == 201 || req->items[j].status == 200) {
-                    req->items[j].status = 0;
-                    req->items[j].routed.n = 0;
-                }
-            return rc;
-        }
+        rc = apply_item(tx->store, req->cat, &req->actor, it, tx->time);
     }
-    return DFDG_OK;
+    /* Every write, and every denied attempt, is accounted for in the same transaction. */
+    if (rc == DFDG_OK && tx->audit != NULL)
+        rc = audit_request(tx, req);
+    if (rc != DFDG_OK) {
+        /* The whole request is rolled back: no item of it may look applied. */
+        for (size_t j = 0; j < req->nitems; j++)
+            if (req->items[j].status == 201 || req->items[j].status == 200) {
+                req->items[j].status = 0;
+                req->items[j].routed.n = 0;
+                req->items[j].handed.n = 0;
+            }
+    }
+    return rc;
 }

@@ -42,6 +42,8 @@ struct dfdg_ingest_item {
     const char *rule;          /* for 403: the rule that denied it */
     char detail[256];          /* for errors: an English sentence */
     struct dfdg_routed routed; /* the orgs it was delivered to (set by the writer) */
+    int64_t person_id;         /* the subject's internal id, once resolved (set by the writer) */
+    struct dfdg_routed handed; /* hand-over deliveries it caused (a new a-kasse membership) */
 };
 void dfdg_ingest_item_cleanup(struct dfdg_ingest_item *it);
 
@@ -80,6 +82,6 @@ void dfdg_ingest_reporter_id(const struct dfdg_actor *a, char *buf, size_t size)
 void dfdg_ingest_hash(struct dfdg_ingest_item *it);
 
 /* The writer's apply function for a struct dfdg_ingest_req (its wr member). */
-dfdg_err dfdg_ingest_apply(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_time);
+dfdg_err dfdg_ingest_apply(struct dfdg_tx *tx, struct dfdg_write_req *wr);
 
 #endif

@@ -149,6 +149,44 @@ dfdg_route_record(struct dfdg_store *s, const struct dfdg_type *t, const struct 
     return DFDG_OK;
 }
 
+struct follow_ctx {
+    struct route_ctx rc;
+    char orgs[DFDG_ROUTE_MAX][64];
+    char reasons[DFDG_ROUTE_MAX][16];
+    size_t n;
+};
+
+static bool
+follow_cb(const struct dfdg_delivery *d, const struct dfdg_record *r, const char *cpr, void *ctx)
+{
+    (void)r;
+    (void)cpr;
+    struct follow_ctx *f = ctx;
+    if (f->n < DFDG_ROUTE_MAX) {
+        dfdg_strlcpy(f->orgs[f->n], d->org_id, sizeof f->orgs[0]);
+        dfdg_strlcpy(f->reasons[f->n], d->reason, sizeof f->reasons[0]);
+        f->n++;
+    }
+    return true;
+}
+
+dfdg_err
+dfdg_route_follow(struct dfdg_store *s, const struct dfdg_record *rec, int64_t tx_time,
+                  struct dfdg_routed *out)
+{
+    if (rec->target_id[0] == '\0')
+        return DFDG_OK;
+    struct follow_ctx f = {.rc = {.s = s, .rec = rec, .tx_time = tx_time, .out = out}};
+    /* Collect first: delivering while the query still runs would read its own inserts. */
+    dfdg_err rc = dfdg_store_deliveries_of(s, rec->target_id, follow_cb, &f);
+    for (size_t i = 0; rc == DFDG_OK && i < f.n; i++) {
+        bool made;
+        f.rc.reason = f.reasons[i];
+        rc = deliver(&f.rc, f.orgs[i], &made);
+    }
+    return rc;
+}
+
 struct handover_ctx {
     struct route_ctx rc;            /* delivery state (rec set per record) */
     const struct dfdg_catalog *cat; /* types */
@@ -156,6 +194,7 @@ struct handover_ctx {
     enum dfdg_via via;              /* the relationship it gets them by */
     int32_t day;                    /* open records: valid on day or later */
     size_t handed;                  /* deliveries made */
+    int64_t last_seq;               /* seq of the last one */
 };
 
 static bool
@@ -171,16 +210,21 @@ handover_cb(const struct dfdg_record *r, void *arg)
     if (!entitled)
         return true;
     bool made;
+    struct dfdg_routed one = {0};
     h->rc.rec = r;
+    h->rc.out = &one;
     h->rc.rc = deliver(&h->rc, h->org, &made);
-    h->handed += made;
+    if (made) {
+        h->handed++;
+        h->last_seq = one.to[0].seq;
+    }
     return h->rc.rc == DFDG_OK;
 }
 
 dfdg_err
 dfdg_route_handover(struct dfdg_store *s, const struct dfdg_catalog *cat, int64_t person_id,
                     const char *org, enum dfdg_org_kind kind, int32_t day, int64_t tx_time,
-                    size_t *handed_over)
+                    struct dfdg_routed *out)
 {
     struct handover_ctx h = {.cat = cat, .org = org, .day = day};
     h.rc.s = s;
@@ -192,7 +236,10 @@ dfdg_route_handover(struct dfdg_store *s, const struct dfdg_catalog *cat, int64_
     dfdg_err rc = dfdg_store_records_query(s, &q, handover_cb, &h);
     if (rc == DFDG_OK)
         rc = h.rc.rc;
-    if (handed_over != NULL)
-        *handed_over = h.handed;
+    if (rc == DFDG_OK && h.handed > 0 && out != NULL && out->n < DFDG_ROUTE_MAX) {
+        dfdg_strlcpy(out->to[out->n].org, org, sizeof out->to[0].org);
+        out->to[out->n].seq = h.last_seq;
+        out->n++;
+    }
     return rc;
 }

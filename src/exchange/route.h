@@ -32,13 +32,22 @@ dfdg_err dfdg_route_record(struct dfdg_store *s, const struct dfdg_type *t,
                            const struct dfdg_record *rec, int64_t tx_time, struct dfdg_routed *out);
 
 /*
+ * Delivers rec, a correction or cancellation, to every org that received the record it
+ * supersedes or withdraws (with that delivery's reason), so the parties that have a record
+ * also learn that it changed, even when the change ends their relationship (a cancelled
+ * referral still reaches the other actor). Appends to out.
+ */
+dfdg_err dfdg_route_follow(struct dfdg_store *s, const struct dfdg_record *rec, int64_t tx_time,
+                           struct dfdg_routed *out);
+
+/*
  * Hands the person's open records (current now, valid on day or later) over to org, a new
  * kommune (kind KOMMUNE: types with a residence recipient) or a new a-kasse (kind AKASSE:
  * types with a membership recipient): a "handover" delivery of each that org has not had and
- * does not own. Appends to out (may be NULL; it only lists org once).
+ * does not own. When any were made, out (may be NULL) gets org once, with the last seq.
  */
 dfdg_err dfdg_route_handover(struct dfdg_store *s, const struct dfdg_catalog *cat,
                              int64_t person_id, const char *org, enum dfdg_org_kind kind,
-                             int32_t day, int64_t tx_time, size_t *handed_over /* OUT */);
+                             int32_t day, int64_t tx_time, struct dfdg_routed *out);
 
 #endif

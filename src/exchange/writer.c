@@ -13,13 +13,18 @@
  */
 #include "core/dfdg.h"
 #include "exchange/writer.h"
+#include "audit/auditlog.h"
 #include "core/log.h"
 #include "core/when.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 
 /* A group never exceeds this many requests, so one huge burst still commits in slices. */
 #define DFDG_WRITER_MAX_GROUP 4096
+/* Tree heads are signed at least this often while audit entries arrive. */
+#define DFDG_STH_INTERVAL_US 1000000
 
 struct dfdg_writer {
     struct dfdg_store *store;    /* the writer's own connection (writer thread only) */
@@ -32,6 +37,8 @@ struct dfdg_writer {
     size_t queue_cap;            /* bound on queued (immutable) */
     bool stopping;               /* no new submissions (lock) */
     int64_t last_tx_time;        /* writer thread only */
+    struct dfdg_audit *audit;    /* the audit log (writer thread only) */
+    int64_t last_sth_us;         /* when the newest tree head was signed (writer thread) */
     struct dfdg_writer_stats st; /* counters (lock) */
 };
 
@@ -67,8 +74,18 @@ run_group(struct dfdg_writer *w, struct dfdg_write_req *group, size_t n)
 {
     int64_t now = dfdg_time_now_us();
     int64_t tx_time = now > w->last_tx_time ? now : w->last_tx_time + 1;
+    struct dfdg_tx tx = {w->store, tx_time, w->audit};
+    struct dfdg_audit_mark group_mark, req_mark;
+    dfdg_audit_mark(w->audit, &group_mark);
     size_t failed = 0;
     dfdg_err rc = dfdg_store_begin(w->store);
+    /* With the write lock held, catch up with audit entries other processes appended. */
+    if (rc == DFDG_OK) {
+        rc = dfdg_audit_sync(w->audit, w->store);
+        if (rc != DFDG_OK)
+            (void)dfdg_store_rollback(w->store);
+        dfdg_audit_mark(w->audit, &group_mark);
+    }
     if (rc != DFDG_OK) {
         dfdg_log(DFDG_LOG_ERROR, "writer.begin_failed", "err=%s", dfdg_err_name(rc));
         count_group(w, n, n);
@@ -79,11 +96,13 @@ run_group(struct dfdg_writer *w, struct dfdg_write_req *group, size_t n)
         r->rc = DFDG_OK;
         rc = dfdg_store_savepoint(w->store, "req");
         if (rc == DFDG_OK) {
-            rc = r->apply(w->store, r, tx_time);
+            dfdg_audit_mark(w->audit, &req_mark);
+            rc = r->apply(&tx, r);
             if (rc != DFDG_OK) {
                 /* Undo only this request's writes; the rest of the group goes on. */
                 dfdg_err rc2 = dfdg_store_rollback_to(w->store, "req");
                 DFDG_ASSERT(rc2 == DFDG_OK);
+                dfdg_audit_reset(w->audit, &req_mark);
             }
             dfdg_err rc3 = dfdg_store_release(w->store, "req");
             DFDG_ASSERT(rc3 == DFDG_OK);
@@ -97,6 +116,7 @@ run_group(struct dfdg_writer *w, struct dfdg_write_req *group, size_t n)
     if (rc != DFDG_OK) {
         dfdg_log(DFDG_LOG_ERROR, "writer.commit_failed", "err=%s", dfdg_err_name(rc));
         (void)dfdg_store_rollback(w->store);
+        dfdg_audit_reset(w->audit, &group_mark);
         count_group(w, n, n);
         finish_all(group, rc, 0);
         return;
@@ -106,16 +126,66 @@ run_group(struct dfdg_writer *w, struct dfdg_write_req *group, size_t n)
     finish_all(group, DFDG_OK, tx_time);
 }
 
+/* Signs a tree head over the audit entries committed so far, in its own transaction. */
+static void
+sign_tree_head(struct dfdg_writer *w)
+{
+    int64_t now = dfdg_time_now_us();
+    w->last_sth_us = now;
+    dfdg_err rc = dfdg_store_begin(w->store);
+    if (rc == DFDG_OK) {
+        rc = dfdg_audit_sync(w->audit, w->store);
+        if (rc == DFDG_OK)
+            rc = dfdg_audit_sign(w->audit, w->store, now);
+        if (rc == DFDG_OK)
+            rc = dfdg_store_commit(w->store);
+        if (rc != DFDG_OK) {
+            (void)dfdg_store_rollback(w->store);
+            dfdg_audit_sign_failed(w->audit);
+        }
+        if (rc == DFDG_CONFLICT)
+            return; /* another process signed this size already */
+    }
+    if (rc != DFDG_OK) {
+        dfdg_log(DFDG_LOG_ERROR, "writer.sth_failed", "err=%s", dfdg_err_name(rc));
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->st.sths++;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static bool
+sth_due(struct dfdg_writer *w)
+{
+    return dfdg_audit_is_unsigned(w->audit) &&
+           dfdg_time_now_us() - w->last_sth_us >= DFDG_STH_INTERVAL_US;
+}
+
 static void *
 writer_main(void *arg)
 {
     struct dfdg_writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->lock);
-        while (w->head == NULL && !w->stopping)
-            pthread_cond_wait(&w->wake, &w->lock);
+        while (w->head == NULL && !w->stopping) {
+            if (!dfdg_audit_is_unsigned(w->audit)) {
+                pthread_cond_wait(&w->wake, &w->lock);
+                continue;
+            }
+            /* Unsigned entries: wake in time to sign them within the interval. */
+            int64_t due = w->last_sth_us + DFDG_STH_INTERVAL_US;
+            struct timespec ts = {(time_t)(due / 1000000), (long)(due % 1000000) * 1000};
+            if (pthread_cond_timedwait(&w->wake, &w->lock, &ts) == ETIMEDOUT) {
+                pthread_mutex_unlock(&w->lock);
+                sign_tree_head(w);
+                pthread_mutex_lock(&w->lock);
+            }
+        }
         if (w->head == NULL && w->stopping) {
             pthread_mutex_unlock(&w->lock);
+            if (dfdg_audit_is_unsigned(w->audit))
+                sign_tree_head(w); /* the last entries get their tree head too */
             break;
         }
         /* Take up to MAX_GROUP requests off the queue. */
@@ -133,6 +203,8 @@ writer_main(void *arg)
         pthread_mutex_unlock(&w->lock);
 
         run_group(w, group, n);
+        if (sth_due(w))
+            sign_tree_head(w);
     }
     return NULL;
 }
@@ -150,8 +222,11 @@ dfdg_writer_start(const char *uri, size_t queue_cap, struct dfdg_writer **out,
     if (rc != DFDG_OK)
         goto free_writer;
     rc = dfdg_store_last_recorded_at(w->store, &w->last_tx_time);
+    if (rc == DFDG_OK)
+        rc = dfdg_audit_open(w->store, &w->audit, ei);
     if (rc != DFDG_OK)
         goto close_store;
+    w->last_sth_us = dfdg_time_now_us();
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
@@ -165,6 +240,7 @@ destroy_sync:
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
 close_store:
+    dfdg_audit_free(w->audit);
     dfdg_store_close(w->store);
 free_writer:
     free(w);
@@ -209,6 +285,7 @@ dfdg_writer_stop(struct dfdg_writer *w)
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
+    dfdg_audit_free(w->audit);
     dfdg_store_close(w->store);
     free(w);
 }

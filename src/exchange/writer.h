@@ -16,15 +16,21 @@
 
 struct dfdg_writer;
 struct dfdg_write_req;
+struct dfdg_audit;
+
+/* What a request's work runs in: the writer's transaction. */
+struct dfdg_tx {
+    struct dfdg_store *store; /* the writer's connection, inside a transaction */
+    int64_t time;             /* the group's transaction time (microseconds, increasing) */
+    struct dfdg_audit *audit; /* the audit log (audit/auditlog.h): append entries here */
+};
 
 /*
- * Runs in the writer thread inside the group's transaction. tx_time is the group's
- * transaction time (microseconds, strictly greater than every earlier group's). Per-item
- * outcomes (denied, conflict, ...) are kept in the request and DFDG_OK returned; a non-OK
- * return means the store failed, and everything the request wrote is rolled back.
+ * Runs in the writer thread inside the group's transaction. Per-item outcomes (denied,
+ * conflict, ...) are kept in the request and DFDG_OK returned; a non-OK return means the
+ * store failed, and everything the request wrote (audit entries included) is rolled back.
  */
-typedef dfdg_err (*dfdg_write_apply_fn)(struct dfdg_store *s, struct dfdg_write_req *req,
-                                        int64_t tx_time);
+typedef dfdg_err (*dfdg_write_apply_fn)(struct dfdg_tx *tx, struct dfdg_write_req *req);
 /* Called once per request from the writer thread after the commit (or the failure). */
 typedef void (*dfdg_write_done_fn)(struct dfdg_write_req *req);
 
@@ -39,14 +45,16 @@ struct dfdg_write_req {
 
 struct dfdg_writer_stats {
     uint64_t groups;   /* transactions committed */
+    uint64_t sths;     /* signed tree heads written */
     uint64_t requests; /* requests committed */
     uint64_t failed;   /* requests failed by store errors */
     uint64_t rejected; /* submissions refused because the queue was full */
 };
 
 /*
- * Opens its own store connection on uri and starts the thread. queue_cap bounds the number of
- * queued requests (submit answers DFDG_BUSY beyond it). Caller owns *out.
+ * Opens its own store connection on uri, loads the audit log, and starts the thread.
+ * queue_cap bounds the number of queued requests (submit answers DFDG_BUSY beyond it). While
+ * audit entries arrive the writer signs a tree head at least every second. Caller owns *out.
  */
 dfdg_err dfdg_writer_start(const char *uri, size_t queue_cap, struct dfdg_writer **out /* OUT */,
                            struct dfdg_errinfo *ei);

@@ -164,6 +164,45 @@ static const char *const dfdg_sqlite_migrations[] = {
     "BEGIN SELECT RAISE(ABORT, 'disclosures are append-only: no update'); END;\n"
     "CREATE TRIGGER disclosure_no_delete BEFORE DELETE ON disclosure\n"
     "BEGIN SELECT RAISE(ABORT, 'disclosures are append-only: no delete'); END;\n",
+
+    /*
+     * v2 -> v3: the audit log, a Merkle tree (RFC 9162) whose hashing and proofs live in
+     * src/audit.
+     *
+     * audit_entry holds the leaves: idx is the leaf index as the writer gives it (0, 1, 2, ...),
+     * not a rowid SQLite picks, and entry the leaf's canonical bytes, kept as a BLOB so they come
+     * back byte for byte. audit_subject names the persons an entry concerns, for the citizen's
+     * access log (newest first by idx). audit_node caches the hashes of perfect subtrees (level
+     * 0: leaf hashes), each written once. audit_sth holds the signed tree heads.
+     *
+     * Deliberately no UPDATE/DELETE triggers here, unlike record, delivery and disclosure: the
+     * audit log's protection is cryptographic, not a trigger that anyone with raw access to the
+     * database can drop. A verifier recomputes the hashes from the entries and checks them
+     * against the signed tree heads, so tampering by such a person is detected; the tests
+     * tamper with these tables directly to show it.
+     */
+    "CREATE TABLE audit_entry(\n"
+    "  idx INTEGER PRIMARY KEY,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  entry BLOB NOT NULL\n"
+    ");\n"
+    "CREATE TABLE audit_subject(\n"
+    "  person_id INTEGER NOT NULL,\n"
+    "  idx INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(person_id, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE audit_node(\n"
+    "  level INTEGER NOT NULL,\n"
+    "  idx INTEGER NOT NULL,\n"
+    "  hash BLOB NOT NULL CHECK(length(hash) = 32),\n"
+    "  PRIMARY KEY(level, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE audit_sth(\n"
+    "  size INTEGER PRIMARY KEY,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  root BLOB NOT NULL CHECK(length(root) = 32),\n"
+    "  sig BLOB NOT NULL CHECK(length(sig) = 64)\n"
+    ");\n",
 };
 
 #endif

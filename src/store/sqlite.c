@@ -16,13 +16,18 @@
  *      returns. A statement still stepping (a records_query callback that calls back into the
  *      store) is never reused: stmt_get prepares a private copy instead.
  *   4. Records, deliveries and disclosures are only ever inserted; triggers in the schema
- *      reject UPDATE and DELETE.
+ *      reject UPDATE and DELETE. The audit tables have no such triggers on purpose: their
+ *      protection is cryptographic (schema_sqlite.h, v2 -> v3), but this file only ever
+ *      inserts into them too, and a node or tree head, once written, is never replaced.
  *   5. person_put changes a person's master data all or nothing: inside the caller's
  *      transaction it works under a savepoint, otherwise in a transaction of its own.
  *   6. A delivery's seq is its rowid and grows in commit order: SQLite runs one write
  *      transaction at a time, so no transaction can commit a smaller rowid after a larger one
  *      became visible (schema_sqlite.h, v1 -> v2). Delivery and disclosure inserts, like record
  *      inserts, refuse to run outside a transaction.
+ *   7. An audit entry's idx is the leaf index the caller gives, never a rowid SQLite picks;
+ *      audit_append and sth_put refuse to run outside a transaction. audit_append is one
+ *      entry insert plus one insert per person, all prepared: no lookups on the write path.
  */
 #include "core/dfdg.h"
 
@@ -121,6 +126,16 @@ enum stmt_id {
     ST_LAST_DELIVERY_SEQ,
     ST_DISCLOSURE_INSERT,
     ST_COUNT_DISCLOSURES,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_SUBJECT,
+    ST_AUDIT_NODE_PUT,
+    ST_AUDIT_NODE_GET,
+    ST_AUDIT_SIZE,
+    ST_AUDIT_SCAN,
+    ST_AUDIT_OF_PERSON,
+    ST_STH_PUT,
+    ST_STH_LATEST,
+    ST_STH_SCAN,
     ST__COUNT
 };
 
@@ -211,6 +226,22 @@ static const char *const stmt_sql[ST__COUNT] = {
                              " purpose, legal_basis, channel)"
                              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_COUNT_DISCLOSURES] = "SELECT count(*) FROM disclosure",
+    /* idx is the leaf index as given: a duplicate is a PRIMARY KEY conflict, not a new rowid. */
+    [ST_AUDIT_APPEND] = "INSERT INTO audit_entry(idx, at, entry) VALUES(?1, ?2, ?3)",
+    /* OR IGNORE: a person named twice in one entry is one row, with no lookup of our own. */
+    [ST_AUDIT_SUBJECT] = "INSERT OR IGNORE INTO audit_subject(person_id, idx) VALUES(?1, ?2)",
+    /* Plain INSERT: a node is written once, and a second write is a conflict, not a repair. */
+    [ST_AUDIT_NODE_PUT] = "INSERT INTO audit_node(level, idx, hash) VALUES(?1, ?2, ?3)",
+    [ST_AUDIT_NODE_GET] = "SELECT hash FROM audit_node WHERE level = ?1 AND idx = ?2",
+    [ST_AUDIT_SIZE] = "SELECT COALESCE(max(idx) + 1, 0) FROM audit_entry",
+    [ST_AUDIT_SCAN] = "SELECT idx, at, entry FROM audit_entry WHERE idx >= ?1 ORDER BY idx",
+    /* GDPR art. 15: the citizen's access log, newest first. */
+    [ST_AUDIT_OF_PERSON] = "SELECT e.idx, e.at, e.entry FROM audit_subject s"
+                           " JOIN audit_entry e ON e.idx = s.idx"
+                           " WHERE s.person_id = ?1 AND s.idx < ?2 ORDER BY s.idx DESC LIMIT ?3",
+    [ST_STH_PUT] = "INSERT INTO audit_sth(size, at, root, sig) VALUES(?1, ?2, ?3, ?4)",
+    [ST_STH_LATEST] = "SELECT size, at, root, sig FROM audit_sth ORDER BY size DESC LIMIT 1",
+    [ST_STH_SCAN] = "SELECT size, at, root, sig FROM audit_sth ORDER BY size",
 };
 
 struct sq_store {
@@ -2006,6 +2037,268 @@ sq_count_disclosures(struct dfdg_store *s, int64_t *out /* OUT */)
     return scalar(sq(s), ST_COUNT_DISCLOSURES, "count_disclosures", out);
 }
 
+/* --- the audit log -------------------------------------------------------------------------- */
+
+static dfdg_err
+sq_audit_append(struct dfdg_store *s, int64_t idx, int64_t at, const char *entry, size_t len,
+                const int64_t *persons, size_t npersons)
+{
+    struct sq_store *q = sq(s);
+    if (sqlite3_get_autocommit(q->db))
+        return dfdg_store_set_error(s, DFDG_INTERNAL,
+                                    "audit_append outside a transaction (call begin first)");
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_AUDIT_APPEND, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, idx);
+    b_int64(&b, at);
+    b_blob(&b, entry, len);
+    rc = b_check(q, &b, "audit_append");
+    if (rc == DFDG_OK)
+        rc = step_done(q, st, "audit_append");
+    stmt_put(q, ST_AUDIT_APPEND, st);
+    if (rc != DFDG_OK || npersons == 0)
+        return rc;
+
+    /*
+     * A failure from here on leaves the entry without all its persons: like every failed write
+     * in a transaction, the caller rolls back. The statement stays bound to idx; only the person
+     * changes per row.
+     */
+    rc = stmt_get(q, ST_AUDIT_SUBJECT, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    b = (struct binder){st, 1, SQLITE_OK};
+    b_int64(&b, idx);
+    rc = b_check(q, &b, "audit_append (persons)");
+    for (size_t i = 0; i < npersons && rc == DFDG_OK; i++) {
+        /* 0 is "no person" (company data); an adjacent repeat costs no statement. */
+        if (persons[i] == 0 || (i > 0 && persons[i] == persons[i - 1]))
+            continue;
+        int src = sqlite3_bind_int64(st, 1, persons[i]);
+        if (src != SQLITE_OK) {
+            rc = fail(q, src, "audit_append (persons)");
+            break;
+        }
+        rc = step_done(q, st, "audit_append (persons)");
+        sqlite3_reset(st);
+    }
+    stmt_put(q, ST_AUDIT_SUBJECT, st);
+    return rc;
+}
+
+static dfdg_err
+sq_audit_node_put(struct dfdg_store *s, unsigned level, int64_t index, const uint8_t hash[32])
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_AUDIT_NODE_PUT, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, (int64_t)level);
+    b_int64(&b, index);
+    b_blob(&b, hash, 32);
+    rc = b_check(q, &b, "audit_node_put");
+    if (rc == DFDG_OK)
+        rc = step_done(q, st, "audit_node_put");
+    stmt_put(q, ST_AUDIT_NODE_PUT, st);
+    return rc;
+}
+
+static dfdg_err
+sq_audit_node_get(struct dfdg_store *s, unsigned level, int64_t index, uint8_t hash[32] /* OUT */)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_AUDIT_NODE_GET, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, (int64_t)level);
+    b_int64(&b, index);
+    rc = b_check(q, &b, "audit_node_get");
+    if (rc != DFDG_OK)
+        goto reset;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_DONE) {
+        rc = dfdg_store_set_error(s, DFDG_NOT_FOUND, "no audit node at level %u, index %lld", level,
+                                  (long long)index);
+    } else if (src != SQLITE_ROW) {
+        rc = fail(q, src, "audit_node_get");
+    } else {
+        const void *v = sqlite3_column_blob(st, 0);
+        if (v == NULL || sqlite3_column_bytes(st, 0) != 32)
+            rc = corrupt(q, "audit_node.hash");
+        else
+            memcpy(hash, v, 32);
+    }
+reset:
+    stmt_put(q, ST_AUDIT_NODE_GET, st);
+    return rc;
+}
+
+static dfdg_err
+sq_audit_size(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    return scalar(sq(s), ST_AUDIT_SIZE, "audit_size", out);
+}
+
+/*
+ * Steps a bound statement whose rows are (idx, at, entry), calling cb per row with the entry
+ * borrowed from the statement, and puts the statement back. Rows stream: nothing is collected,
+ * so a scan of millions of entries holds one row at a time.
+ */
+static dfdg_err
+audit_entries_run(struct sq_store *q, enum stmt_id sid, sqlite3_stmt *st, const struct binder *b,
+                  const char *what, dfdg_audit_entry_cb cb, void *ctx)
+{
+    dfdg_err rc = b_check(q, b, what);
+    if (rc != DFDG_OK)
+        goto reset;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(st, 0);
+        int64_t at = sqlite3_column_int64(st, 1);
+        /* Blob before bytes (SQLite's advice); an empty blob comes back as a NULL pointer. */
+        const char *entry = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
+            rc = dfdg_store_set_error(&q->base, DFDG_CORRUPT,
+                                      "sqlite: audit entry %lld has no bytes", (long long)idx);
+            goto reset;
+        }
+        if (!cb(idx, at, entry != NULL ? entry : "", len, ctx)) {
+            src = SQLITE_DONE;
+            break;
+        }
+    }
+    if (src != SQLITE_DONE)
+        rc = fail(q, src, what);
+reset:
+    stmt_put(q, sid, st);
+    return rc;
+}
+
+static dfdg_err
+sq_audit_scan(struct dfdg_store *s, int64_t from, dfdg_audit_entry_cb cb, void *ctx)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_AUDIT_SCAN, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, from);
+    return audit_entries_run(q, ST_AUDIT_SCAN, st, &b, "audit_scan", cb, ctx);
+}
+
+static dfdg_err
+sq_audit_of_person(struct dfdg_store *s, int64_t person_id, int64_t before, size_t limit,
+                   dfdg_audit_entry_cb cb, void *ctx)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_AUDIT_OF_PERSON, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, person_id);
+    b_int64(&b, before);
+    b_int64(&b, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+    return audit_entries_run(q, ST_AUDIT_OF_PERSON, st, &b, "audit_of_person", cb, ctx);
+}
+
+static dfdg_err
+sq_sth_put(struct dfdg_store *s, const struct dfdg_sth *h)
+{
+    struct sq_store *q = sq(s);
+    if (sqlite3_get_autocommit(q->db))
+        return dfdg_store_set_error(s, DFDG_INTERNAL,
+                                    "sth_put outside a transaction (call begin first)");
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_STH_PUT, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_int64(&b, h->size);
+    b_int64(&b, h->at);
+    b_blob(&b, h->root, sizeof h->root);
+    b_blob(&b, h->sig, sizeof h->sig);
+    rc = b_check(q, &b, "sth_put");
+    if (rc == DFDG_OK)
+        rc = step_done(q, st, "sth_put");
+    stmt_put(q, ST_STH_PUT, st);
+    return rc;
+}
+
+/* Fills out from a row of (size, at, root, sig). */
+static dfdg_err
+sth_row(struct sq_store *q, sqlite3_stmt *st, struct dfdg_sth *out /* OUT */)
+{
+    memset(out, 0, sizeof *out);
+    out->size = sqlite3_column_int64(st, 0);
+    out->at = sqlite3_column_int64(st, 1);
+    const void *root = sqlite3_column_blob(st, 2);
+    if (root == NULL || sqlite3_column_bytes(st, 2) != (int)sizeof out->root)
+        return corrupt(q, "audit_sth.root");
+    memcpy(out->root, root, sizeof out->root);
+    const void *sig = sqlite3_column_blob(st, 3);
+    if (sig == NULL || sqlite3_column_bytes(st, 3) != (int)sizeof out->sig)
+        return corrupt(q, "audit_sth.sig");
+    memcpy(out->sig, sig, sizeof out->sig);
+    return DFDG_OK;
+}
+
+static dfdg_err
+sq_sth_latest(struct dfdg_store *s, struct dfdg_sth *out /* OUT */)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_STH_LATEST, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    int src = sqlite3_step(st);
+    if (src == SQLITE_DONE)
+        rc = dfdg_store_set_error(s, DFDG_NOT_FOUND, "no signed tree head yet");
+    else if (src != SQLITE_ROW)
+        rc = fail(q, src, "sth_latest");
+    else
+        rc = sth_row(q, st, out);
+    stmt_put(q, ST_STH_LATEST, st);
+    if (rc != DFDG_OK)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+static dfdg_err
+sq_sth_scan(struct dfdg_store *s, dfdg_sth_cb cb, void *ctx)
+{
+    struct sq_store *q = sq(s);
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, ST_STH_SCAN, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct dfdg_sth h;
+        rc = sth_row(q, st, &h);
+        if (rc != DFDG_OK)
+            goto reset;
+        if (!cb(&h, ctx)) {
+            src = SQLITE_DONE;
+            break;
+        }
+    }
+    if (src != SQLITE_DONE)
+        rc = fail(q, src, "sth_scan");
+reset:
+    stmt_put(q, ST_STH_SCAN, st);
+    return rc;
+}
+
 static const struct dfdg_store_vt sqlite_vt = {
     .name = "sqlite",
     .close = sq_close,
@@ -2044,4 +2337,13 @@ static const struct dfdg_store_vt sqlite_vt = {
     .last_delivery_seq = sq_last_delivery_seq,
     .disclosure_insert = sq_disclosure_insert,
     .count_disclosures = sq_count_disclosures,
+    .audit_append = sq_audit_append,
+    .audit_node_put = sq_audit_node_put,
+    .audit_node_get = sq_audit_node_get,
+    .audit_size = sq_audit_size,
+    .audit_scan = sq_audit_scan,
+    .audit_of_person = sq_audit_of_person,
+    .sth_put = sq_sth_put,
+    .sth_latest = sq_sth_latest,
+    .sth_scan = sq_sth_scan,
 };

@@ -600,3 +600,115 @@ dfdg_store_count_disclosures(struct dfdg_store *s, int64_t *out /* OUT */)
         return bad_arg(s, "count_disclosures needs an output");
     return done(s, s->vt->count_disclosures(s, out));
 }
+
+/* --- the audit log -------------------------------------------------------------------------- */
+
+/* A tree over int64 leaf indexes has at most 64 levels. */
+#define AUDIT_LEVELS 64
+
+dfdg_err
+dfdg_store_audit_append(struct dfdg_store *s, int64_t idx, int64_t at, const char *entry,
+                        size_t len, const int64_t *persons, size_t npersons)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (idx < 0 || entry == NULL || (persons == NULL && npersons != 0))
+        return bad_arg(s, "audit_append needs an index (>= 0), an entry and its persons");
+    for (size_t i = 0; i < npersons; i++) {
+        if (persons[i] < 0)
+            return bad_arg(s, "audit_append: a person id is negative");
+    }
+    return done(s, s->vt->audit_append(s, idx, at, entry, len, persons, npersons));
+}
+
+dfdg_err
+dfdg_store_audit_node_put(struct dfdg_store *s, unsigned level, int64_t index,
+                          const uint8_t hash[32])
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (level >= AUDIT_LEVELS || index < 0 || hash == NULL)
+        return bad_arg(s, "audit_node_put needs a level (< 64), an index (>= 0) and a hash");
+    return done(s, s->vt->audit_node_put(s, level, index, hash));
+}
+
+dfdg_err
+dfdg_store_audit_node_get(struct dfdg_store *s, unsigned level, int64_t index,
+                          uint8_t hash[32] /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (level >= AUDIT_LEVELS || index < 0 || hash == NULL)
+        return bad_arg(s, "audit_node_get needs a level (< 64), an index (>= 0) and an output");
+    return done(s, s->vt->audit_node_get(s, level, index, hash));
+}
+
+dfdg_err
+dfdg_store_audit_size(struct dfdg_store *s, int64_t *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "audit_size needs an output");
+    return done(s, s->vt->audit_size(s, out));
+}
+
+dfdg_err
+dfdg_store_audit_scan(struct dfdg_store *s, int64_t from, dfdg_audit_entry_cb cb, void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (cb == NULL)
+        return bad_arg(s, "audit_scan needs a callback");
+    return done(s, s->vt->audit_scan(s, from, cb, ctx));
+}
+
+dfdg_err
+dfdg_store_audit_of_person(struct dfdg_store *s, int64_t person_id, int64_t before, size_t limit,
+                           dfdg_audit_entry_cb cb, void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (cb == NULL)
+        return bad_arg(s, "audit_of_person needs a callback");
+    return done(s, s->vt->audit_of_person(s, person_id, before, limit, cb, ctx));
+}
+
+dfdg_err
+dfdg_store_sth_put(struct dfdg_store *s, const struct dfdg_sth *h)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (h == NULL || h->size < 0)
+        return bad_arg(s, "sth_put needs a tree head with a size >= 0");
+    return done(s, s->vt->sth_put(s, h));
+}
+
+dfdg_err
+dfdg_store_sth_latest(struct dfdg_store *s, struct dfdg_sth *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (out == NULL)
+        return bad_arg(s, "sth_latest needs an output");
+    return done(s, s->vt->sth_latest(s, out));
+}
+
+dfdg_err
+dfdg_store_sth_scan(struct dfdg_store *s, dfdg_sth_cb cb, void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (cb == NULL)
+        return bad_arg(s, "sth_scan needs a callback");
+    return done(s, s->vt->sth_scan(s, cb, ctx));
+}

@@ -285,4 +285,46 @@ dfdg_err dfdg_store_disclosure_insert(struct dfdg_store *s, struct dfdg_disclosu
 /* Number of disclosures (tests, /metrics). */
 dfdg_err dfdg_store_count_disclosures(struct dfdg_store *s, int64_t *out /* OUT */);
 
+/* --- the audit log: entries of a Merkle tree (RFC 9162; hashing and proofs in src/audit) --- */
+
+/*
+ * Appends audit entry idx (the next leaf index: 0, 1, 2, ... with no gap) recorded at `at`,
+ * its canonical bytes (the Merkle leaf's content; no CPR numbers or record contents in it),
+ * and the internal ids of the persons it concerns (for the citizen's access log). Must be in
+ * a transaction. DFDG_CONFLICT when idx exists.
+ */
+dfdg_err dfdg_store_audit_append(struct dfdg_store *s, int64_t idx, int64_t at, const char *entry,
+                                 size_t len, const int64_t *persons, size_t npersons);
+/* Stores / reads the hash of the perfect subtree at level, index (level 0: leaf hashes). */
+dfdg_err dfdg_store_audit_node_put(struct dfdg_store *s, unsigned level, int64_t index,
+                                   const uint8_t hash[32]);
+dfdg_err dfdg_store_audit_node_get(struct dfdg_store *s, unsigned level, int64_t index,
+                                   uint8_t hash[32] /* OUT */);
+/* Number of entries (the largest idx + 1; 0 when empty). */
+dfdg_err dfdg_store_audit_size(struct dfdg_store *s, int64_t *out /* OUT */);
+/* An entry as stored (borrowed for the call); cb returns false to stop. */
+typedef bool (*dfdg_audit_entry_cb)(int64_t idx, int64_t at, const char *entry, size_t len,
+                                    void *ctx);
+/* Every stored entry in ascending idx order from idx >= from, as stored (gaps included). */
+dfdg_err dfdg_store_audit_scan(struct dfdg_store *s, int64_t from, dfdg_audit_entry_cb cb,
+                               void *ctx);
+/* The entries that concern person_id with idx < before (INT64_MAX: all), newest first. */
+dfdg_err dfdg_store_audit_of_person(struct dfdg_store *s, int64_t person_id, int64_t before,
+                                    size_t limit, dfdg_audit_entry_cb cb, void *ctx);
+
+/* A signed tree head. */
+struct dfdg_sth {
+    int64_t size;     /* entries covered */
+    int64_t at;       /* when it was signed (microseconds) */
+    uint8_t root[32]; /* the Merkle tree hash of the first size entries */
+    uint8_t sig[64];  /* Ed25519 over the tree head's canonical bytes (src/audit) */
+};
+/* Stores a tree head (in a transaction). DFDG_CONFLICT when one of that size exists. */
+dfdg_err dfdg_store_sth_put(struct dfdg_store *s, const struct dfdg_sth *h);
+/* The newest tree head; DFDG_NOT_FOUND when none. */
+dfdg_err dfdg_store_sth_latest(struct dfdg_store *s, struct dfdg_sth *out /* OUT */);
+typedef bool (*dfdg_sth_cb)(const struct dfdg_sth *h, void *ctx);
+/* Every tree head in ascending size order. */
+dfdg_err dfdg_store_sth_scan(struct dfdg_store *s, dfdg_sth_cb cb, void *ctx);
+
 #endif

@@ -15,7 +15,7 @@
  * The schema version this binary writes. Every backend has exactly this many migrations, with
  * the same meaning per step, so a version number names one schema whatever the backend.
  */
-#define DFDG_STORE_SCHEMA_VERSION 2
+#define DFDG_STORE_SCHEMA_VERSION 3
 
 struct dfdg_store_vt {
     const char *name; /* "sqlite", "postgres" */
@@ -72,6 +72,22 @@ struct dfdg_store_vt {
 
     dfdg_err (*disclosure_insert)(struct dfdg_store *s, struct dfdg_disclosure *d);
     dfdg_err (*count_disclosures)(struct dfdg_store *s, int64_t *out);
+
+    /* persons: npersons ids, none of them negative (0 = none, skipped by the backend). */
+    dfdg_err (*audit_append)(struct dfdg_store *s, int64_t idx, int64_t at, const char *entry,
+                             size_t len, const int64_t *persons, size_t npersons);
+    dfdg_err (*audit_node_put)(struct dfdg_store *s, unsigned level, int64_t index,
+                               const uint8_t hash[32]);
+    dfdg_err (*audit_node_get)(struct dfdg_store *s, unsigned level, int64_t index,
+                               uint8_t hash[32]);
+    dfdg_err (*audit_size)(struct dfdg_store *s, int64_t *out);
+    dfdg_err (*audit_scan)(struct dfdg_store *s, int64_t from, dfdg_audit_entry_cb cb, void *ctx);
+    /* limit: 0 = none. */
+    dfdg_err (*audit_of_person)(struct dfdg_store *s, int64_t person_id, int64_t before,
+                                size_t limit, dfdg_audit_entry_cb cb, void *ctx);
+    dfdg_err (*sth_put)(struct dfdg_store *s, const struct dfdg_sth *h);
+    dfdg_err (*sth_latest)(struct dfdg_store *s, struct dfdg_sth *out);
+    dfdg_err (*sth_scan)(struct dfdg_store *s, dfdg_sth_cb cb, void *ctx);
 };
 
 /* The part of every backend's handle that store.c sees; embedded first. */

@@ -596,13 +596,15 @@ test_file_bad_line_applies_nothing(void **state)
 
     /* The store is usable afterwards: the transaction was closed. */
     write_file(file, l1);
-    assert_int_equal(dfdg_cprimport_file(s, NULL, file, false, NULL, NULL, NULL, &st, &ei), DFDG_OK);
+    assert_int_equal(dfdg_cprimport_file(s, NULL, file, false, NULL, NULL, NULL, &st, &ei),
+                     DFDG_OK);
     assert_int_equal(count_persons(s), 1);
 
     /* A missing file. */
     char none[600];
     snprintf(none, sizeof none, "%s.missing", file);
-    assert_int_equal(dfdg_cprimport_file(s, NULL, none, false, NULL, NULL, NULL, &st, &ei), DFDG_IO);
+    assert_int_equal(dfdg_cprimport_file(s, NULL, none, false, NULL, NULL, NULL, &st, &ei),
+                     DFDG_IO);
 
     unlink(file);
     drop_store(s, db);

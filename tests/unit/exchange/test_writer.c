@@ -38,8 +38,10 @@ make_store(const char *name)
 }
 
 static dfdg_err
-apply(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_time)
+apply(struct dfdg_tx *tx, struct dfdg_write_req *wr)
 {
+    struct dfdg_store *s = tx->store;
+    int64_t tx_time = tx->time;
     struct job *j = (struct job *)wr;
     char key[32];
     snprintf(key, sizeof key, "job-%d", j->n);
@@ -214,7 +216,7 @@ static bool gate_open;
 static bool gate_entered;
 
 static dfdg_err
-apply_gate(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_time)
+apply_gate(struct dfdg_tx *tx, struct dfdg_write_req *wr)
 {
     pthread_mutex_lock(&gate_lock);
     gate_entered = true;
@@ -222,7 +224,7 @@ apply_gate(struct dfdg_store *s, struct dfdg_write_req *wr, int64_t tx_time)
     while (!gate_open)
         pthread_cond_wait(&gate_cond, &gate_lock);
     pthread_mutex_unlock(&gate_lock);
-    return apply(s, wr, tx_time);
+    return apply(tx, wr);
 }
 
 static void

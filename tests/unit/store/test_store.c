@@ -13,7 +13,10 @@
  * valid_on and type filters, append-only triggers, a-kasse membership (one a-kasse, and every
  * a-kasse of a person on a day), deliveries and feeds (order, cursor, limit, per org, CPR
  * number, re-entrant callbacks), disclosures, the v1 -> v2 migration, rollback and savepoints,
- * and a throughput figure (printed, not asserted).
+ * the audit log (entries stored byte for byte and scanned in order, duplicate indexes, the
+ * persons an entry concerns and their access log, tree nodes written once, signed tree heads,
+ * no triggers in the way of a tamperer, re-entrant callbacks, the v2 -> v3 migration), and
+ * throughput figures (printed, not asserted).
  */
 #include "core/dfdg.h"
 #include "store/store.h"
@@ -1794,7 +1797,7 @@ test_migration_v1_to_v2(void **state)
     struct fixture *f = *state;
     if (f->be->raw_exec == NULL)
         skip();
-    assert_int_equal(dfdg_store_schema_version(), 2);
+    assert_true(dfdg_store_schema_version() >= 2);
     struct dfdg_org org = {"kommune:101", "kommune",
                            "K\xc3\xb8"
                            "benhavns Kommune"};
@@ -1812,22 +1815,25 @@ test_migration_v1_to_v2(void **state)
         " 'disclosure_no_update', 'disclosure_no_delete')";
     char err[256];
     int64_t v = -1;
+    /* What later versions added goes too: a v1 store has none of it. */
     assert_int_equal(f->be->raw_exec(f->uri,
                                      "DROP TABLE delivery; DROP TABLE disclosure;"
+                                     " DROP TABLE audit_entry; DROP TABLE audit_subject;"
+                                     " DROP TABLE audit_node; DROP TABLE audit_sth;"
                                      " UPDATE schema_version SET version = 1",
                                      err, sizeof err),
                      0);
     assert_int_equal(f->be->raw_int64(f->uri, v2_objects, &v), 0);
     assert_int_equal(v, 0);
 
-    /* Opening migrates: the v2 tables, indexes and triggers exist, the version row says 2. */
+    /* Opening migrates: the v2 tables, indexes and triggers exist, the version row is current. */
     reopen(f);
     assert_int_equal(f->be->raw_int64(f->uri, v2_objects, &v), 0);
     assert_int_equal(v, 8);
     assert_int_equal(f->be->raw_int64(f->uri, "SELECT count(*) FROM schema_version", &v), 0);
     assert_int_equal(v, 1);
     assert_int_equal(f->be->raw_int64(f->uri, "SELECT version FROM schema_version", &v), 0);
-    assert_int_equal(v, 2);
+    assert_int_equal(v, dfdg_store_schema_version());
 
     /* The v1 data is kept. */
     struct dfdg_org got;
@@ -1859,6 +1865,687 @@ test_migration_v1_to_v2(void **state)
     /* A second reopen migrates nothing again. */
     reopen(f);
     assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 1);
+}
+
+/* --- the audit log ------------------------------------------------------------------------ */
+
+static void
+fill_hash(uint8_t *h, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        h[i] = (uint8_t)(seed * 31u + i);
+}
+
+/* What an audit_scan or audit_of_person call handed to its callback, in order. */
+struct seen_entry {
+    int64_t idx;
+    int64_t at;
+    char bytes[64];
+    size_t len;
+};
+
+struct audit_seen {
+    struct seen_entry items[32];
+    size_t n;
+    size_t stop_after;    /* 0 = never stop */
+    struct dfdg_store *s; /* non-NULL: re-enter the store from the callback */
+    size_t nested_ok;     /* successful nested calls */
+};
+
+static bool
+audit_count_cb(int64_t idx, int64_t at, const char *entry, size_t len, void *ctx)
+{
+    (void)idx;
+    (void)at;
+    (void)entry;
+    (void)len;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+static bool
+sth_count_cb(const struct dfdg_sth *h, void *ctx)
+{
+    (void)h;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+static bool
+audit_cb(int64_t idx, int64_t at, const char *entry, size_t len, void *ctx)
+{
+    struct audit_seen *c = ctx;
+    assert_non_null(entry);
+    char copy[64];
+    size_t ncopy = len < sizeof copy ? len : sizeof copy;
+    memcpy(copy, entry, ncopy);
+    if (c->n < DFDG_ARRAY_LEN(c->items)) {
+        struct seen_entry *it = &c->items[c->n];
+        it->idx = idx;
+        it->at = at;
+        it->len = len;
+        memcpy(it->bytes, entry, ncopy);
+    }
+    c->n++;
+    if (c->s != NULL) {
+        /* Re-enter: the size, this leaf's node, the same scan, a person's log, tree heads. */
+        int64_t size = -1;
+        if (dfdg_store_audit_size(c->s, &size) == DFDG_OK && size > idx)
+            c->nested_ok++;
+        uint8_t h[32];
+        if (dfdg_store_audit_node_get(c->s, 0, idx, h) == DFDG_OK)
+            c->nested_ok++;
+        size_t k = 0;
+        if (dfdg_store_audit_scan(c->s, idx, audit_count_cb, &k) == DFDG_OK && k > 0)
+            c->nested_ok++;
+        k = 0;
+        if (dfdg_store_audit_of_person(c->s, 11, INT64_MAX, 0, audit_count_cb, &k) == DFDG_OK &&
+            k > 0)
+            c->nested_ok++;
+        struct dfdg_sth sth;
+        if (dfdg_store_sth_latest(c->s, &sth) == DFDG_OK)
+            c->nested_ok++;
+        k = 0;
+        if (dfdg_store_sth_scan(c->s, sth_count_cb, &k) == DFDG_OK && k > 0)
+            c->nested_ok++;
+        /* The outer row's borrowed bytes stayed intact across the nested calls. */
+        assert_memory_equal(entry, copy, ncopy);
+    }
+    return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+static size_t
+audit_scan(struct dfdg_store *s, int64_t from, struct audit_seen *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(dfdg_store_audit_scan(s, from, audit_cb, c), DFDG_OK);
+    return c->n;
+}
+
+static size_t
+audit_of(struct dfdg_store *s, int64_t person, int64_t before, size_t limit, struct audit_seen *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(dfdg_store_audit_of_person(s, person, before, limit, audit_cb, c), DFDG_OK);
+    return c->n;
+}
+
+static void
+append(struct dfdg_store *s, int64_t idx, int64_t at, const char *entry, size_t len,
+       const int64_t *persons, size_t npersons)
+{
+    if (dfdg_store_audit_append(s, idx, at, entry, len, persons, npersons) != DFDG_OK)
+        fail_msg("audit_append %lld: %s", (long long)idx, dfdg_store_last_error(s));
+}
+
+/* An entry "e<idx>" at 1000 + idx, concerning persons. */
+static void
+append_simple(struct dfdg_store *s, int64_t idx, const int64_t *persons, size_t npersons)
+{
+    char e[32];
+    int n = snprintf(e, sizeof e, "e%lld", (long long)idx);
+    append(s, idx, 1000 + idx, e, (size_t)n, persons, npersons);
+}
+
+static void
+test_audit_append_scan(void **state)
+{
+    struct fixture *f = *state;
+    struct audit_seen c;
+    int64_t n = -1;
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(audit_scan(f->s, 0, &c), 0);
+
+    /* Bytes come back exactly: an inner NUL and high bytes, JSON, and an empty entry. */
+    static const char bin[] = {'a', '\0', (char)0xff, 'b', '\n'};
+    static const char json[] = "{\"op\":\"feed\",\"org\":\"kommune:101\"}";
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    append(f->s, 0, 1700000000000001, bin, sizeof bin, NULL, 0);
+    append(f->s, 1, 1700000000000002, json, strlen(json), NULL, 0);
+    append(f->s, 2, 1700000000000003, "", 0, NULL, 0);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 3);
+
+    assert_int_equal(audit_scan(f->s, 0, &c), 3);
+    assert_int_equal(c.items[0].idx, 0);
+    assert_int_equal(c.items[0].at, 1700000000000001);
+    assert_int_equal(c.items[0].len, sizeof bin);
+    assert_memory_equal(c.items[0].bytes, bin, sizeof bin);
+    assert_int_equal(c.items[1].idx, 1);
+    assert_int_equal(c.items[1].at, 1700000000000002);
+    assert_int_equal(c.items[1].len, strlen(json));
+    assert_memory_equal(c.items[1].bytes, json, strlen(json));
+    assert_int_equal(c.items[2].idx, 2);
+    assert_int_equal(c.items[2].len, 0);
+
+    /* from is inclusive; past the end is empty; below 0 is everything. */
+    assert_int_equal(audit_scan(f->s, 1, &c), 2);
+    assert_int_equal(c.items[0].idx, 1);
+    assert_int_equal(audit_scan(f->s, 3, &c), 0);
+    assert_int_equal(audit_scan(f->s, -5, &c), 3);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    assert_int_equal(dfdg_store_audit_scan(f->s, 0, audit_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 2);
+
+    /* Stored as a BLOB (not TEXT, which SQLite might re-encode). */
+    if (f->be->raw_int64 != NULL) {
+        assert_int_equal(f->be->raw_int64(f->uri,
+                                          "SELECT count(*) FROM audit_entry"
+                                          " WHERE typeof(entry) = 'blob'",
+                                          &n),
+                         0);
+        assert_int_equal(n, 3);
+    }
+
+    /* The store takes indexes as given: a gap shows in scan, and size is the largest + 1. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    append_simple(f->s, 5, NULL, 0);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(audit_scan(f->s, 2, &c), 2);
+    assert_int_equal(c.items[0].idx, 2);
+    assert_int_equal(c.items[1].idx, 5);
+    assert_memory_equal(c.items[1].bytes, "e5", 2);
+
+    /* Committed entries survive a reopen. */
+    reopen(f);
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(audit_scan(f->s, 0, &c), 4);
+    assert_memory_equal(c.items[0].bytes, bin, sizeof bin);
+}
+
+static void
+test_audit_refusals(void **state)
+{
+    struct fixture *f = *state;
+    int64_t n = -1;
+    int64_t persons[] = {11};
+    struct dfdg_sth h;
+    memset(&h, 0, sizeof h);
+    h.size = 1;
+
+    /* Outside a transaction: refused, and nothing stored. */
+    assert_int_equal(dfdg_store_audit_append(f->s, 0, 1000, "e0", 2, persons, 1), DFDG_INTERNAL);
+    assert_non_null(strstr(dfdg_store_last_error(f->s), "transaction"));
+    assert_int_equal(dfdg_store_sth_put(f->s, &h), DFDG_INTERNAL);
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(dfdg_store_sth_latest(f->s, &h), DFDG_NOT_FOUND);
+
+    /* A duplicate index is a conflict, keeps the first entry and leaves the transaction usable. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    append_simple(f->s, 0, persons, 1);
+    assert_int_equal(dfdg_store_audit_append(f->s, 0, 2000, "other", 5, persons, 1), DFDG_CONFLICT);
+    assert_true(dfdg_store_last_error(f->s)[0] != '\0');
+    append_simple(f->s, 1, NULL, 0);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_append(f->s, 1, 2000, "other", 5, NULL, 0), DFDG_CONFLICT);
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+    struct audit_seen c;
+    assert_int_equal(audit_scan(f->s, 0, &c), 2);
+    assert_int_equal(c.items[0].at, 1000);
+    assert_memory_equal(c.items[0].bytes, "e0", 2);
+    assert_int_equal(c.items[1].at, 1001);
+    assert_int_equal(audit_of(f->s, 11, INT64_MAX, 0, &c), 1);
+
+    /* Bad arguments never reach the backend. */
+    uint8_t hash[32] = {0};
+    int64_t bad[] = {11, -3};
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_append(f->s, -1, 0, "x", 1, NULL, 0), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_append(f->s, 9, 0, NULL, 0, NULL, 0), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_append(f->s, 9, 0, "x", 1, NULL, 1), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_append(f->s, 9, 0, "x", 1, bad, 2), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 64, 0, hash), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, -1, hash), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 0, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 64, 0, hash), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, -1, hash), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, NULL), DFDG_INVAL);
+    h.size = -1;
+    assert_int_equal(dfdg_store_sth_put(f->s, &h), DFDG_INVAL);
+    assert_int_equal(dfdg_store_sth_put(f->s, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_size(f->s, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_scan(f->s, 0, NULL, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_of_person(f->s, 11, INT64_MAX, 0, NULL, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_sth_latest(f->s, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_sth_scan(f->s, NULL, NULL), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_size(NULL, &n), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_append(NULL, 0, 0, "x", 1, NULL, 0), DFDG_INVAL);
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, hash), DFDG_NOT_FOUND);
+}
+
+static void
+test_audit_of_person(void **state)
+{
+    struct fixture *f = *state;
+    static const int64_t p0[] = {11};
+    static const int64_t p1[] = {11, 22, 11, 0}; /* a repeat and "no person" */
+    static const int64_t p2[] = {22};
+    static const int64_t p4[] = {0};
+    static const int64_t p5[] = {11, 11};
+    static const int64_t p6[] = {33, 11, 22, 11};
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    append_simple(f->s, 0, p0, DFDG_ARRAY_LEN(p0));
+    append_simple(f->s, 1, p1, DFDG_ARRAY_LEN(p1));
+    append_simple(f->s, 2, p2, DFDG_ARRAY_LEN(p2));
+    append_simple(f->s, 3, NULL, 0);
+    append_simple(f->s, 4, p4, DFDG_ARRAY_LEN(p4));
+    append_simple(f->s, 5, p5, DFDG_ARRAY_LEN(p5));
+    append_simple(f->s, 6, p6, DFDG_ARRAY_LEN(p6));
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* Each person once per entry, newest first, with the entry's time and bytes. */
+    struct audit_seen c;
+    assert_int_equal(audit_of(f->s, 11, INT64_MAX, 0, &c), 4);
+    assert_int_equal(c.items[0].idx, 6);
+    assert_int_equal(c.items[1].idx, 5);
+    assert_int_equal(c.items[2].idx, 1);
+    assert_int_equal(c.items[3].idx, 0);
+    assert_int_equal(c.items[0].at, 1006);
+    assert_int_equal(c.items[0].len, 2);
+    assert_memory_equal(c.items[0].bytes, "e6", 2);
+    assert_int_equal(audit_of(f->s, 22, INT64_MAX, 0, &c), 3);
+    assert_int_equal(c.items[0].idx, 6);
+    assert_int_equal(c.items[1].idx, 2);
+    assert_int_equal(c.items[2].idx, 1);
+    assert_int_equal(audit_of(f->s, 33, INT64_MAX, 0, &c), 1);
+    assert_int_equal(c.items[0].idx, 6);
+    assert_int_equal(audit_of(f->s, 44, INT64_MAX, 0, &c), 0);
+    /* 0 means "no person": never recorded as one. */
+    assert_int_equal(audit_of(f->s, 0, INT64_MAX, 0, &c), 0);
+
+    /* before is exclusive; limit pages backwards. */
+    assert_int_equal(audit_of(f->s, 11, 6, 0, &c), 3);
+    assert_int_equal(c.items[0].idx, 5);
+    assert_int_equal(audit_of(f->s, 11, 5, 0, &c), 2);
+    assert_int_equal(c.items[0].idx, 1);
+    assert_int_equal(audit_of(f->s, 11, 0, 0, &c), 0);
+    assert_int_equal(audit_of(f->s, 11, INT64_MAX, 2, &c), 2);
+    assert_int_equal(c.items[0].idx, 6);
+    assert_int_equal(c.items[1].idx, 5);
+    assert_int_equal(audit_of(f->s, 11, c.items[1].idx, 2, &c), 2);
+    assert_int_equal(c.items[0].idx, 1);
+    assert_int_equal(c.items[1].idx, 0);
+    assert_int_equal(audit_of(f->s, 11, 0, 2, &c), 0);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 1;
+    assert_int_equal(dfdg_store_audit_of_person(f->s, 22, INT64_MAX, 0, audit_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 1);
+
+    if (f->be->raw_int64 == NULL)
+        return;
+    int64_t n = -1;
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT count(*) FROM audit_subject", &n), 0);
+    assert_int_equal(n, 1 + 2 + 1 + 1 + 3);
+    assert_int_equal(
+        f->be->raw_int64(f->uri, "SELECT count(*) FROM audit_subject WHERE person_id = 0", &n), 0);
+    assert_int_equal(n, 0);
+}
+
+static void
+test_audit_nodes(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t h[4][32], got[32];
+    for (unsigned i = 0; i < 4; i++)
+        fill_hash(h[i], sizeof h[i], i + 1);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, got), DFDG_NOT_FOUND);
+
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 0, h[0]), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 1, h[1]), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 1, 0, h[2]), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 63, 123456789012, h[3]), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, got), DFDG_OK);
+    assert_memory_equal(got, h[0], 32);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 1, got), DFDG_OK);
+    assert_memory_equal(got, h[1], 32);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 1, 0, got), DFDG_OK);
+    assert_memory_equal(got, h[2], 32);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 63, 123456789012, got), DFDG_OK);
+    assert_memory_equal(got, h[3], 32);
+    /* The level is part of the key. */
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 1, 1, got), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 2, got), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 2, 0, got), DFDG_NOT_FOUND);
+
+    /* Written once: a second write conflicts and the first hash stays. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 0, h[3]), DFDG_CONFLICT);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    reopen(f);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, got), DFDG_OK);
+    assert_memory_equal(got, h[0], 32);
+
+    if (f->be->raw_exec == NULL)
+        return;
+    /* A hash of the wrong length (checks switched off by a tamperer) is corrupt, not data. */
+    char err[256];
+    assert_int_equal(f->be->raw_exec(f->uri,
+                                     "PRAGMA ignore_check_constraints = ON;"
+                                     " UPDATE audit_node SET hash = x'0102' WHERE level = 0"
+                                     " AND idx = 1",
+                                     err, sizeof err),
+                     0);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 1, got), DFDG_CORRUPT);
+    assert_non_null(strstr(dfdg_store_last_error(f->s), "audit_node"));
+}
+
+static void
+sth_init(struct dfdg_sth *h, int64_t size, int64_t at, unsigned seed)
+{
+    memset(h, 0, sizeof *h);
+    h->size = size;
+    h->at = at;
+    fill_hash(h->root, sizeof h->root, seed);
+    fill_hash(h->sig, sizeof h->sig, seed + 100);
+}
+
+struct sths_seen {
+    struct dfdg_sth items[8];
+    size_t n;
+    size_t stop_after; /* 0 = never stop */
+};
+
+static bool
+sth_cb(const struct dfdg_sth *h, void *ctx)
+{
+    struct sths_seen *c = ctx;
+    if (c->n < DFDG_ARRAY_LEN(c->items))
+        c->items[c->n] = *h;
+    c->n++;
+    return c->stop_after == 0 || c->n < c->stop_after;
+}
+
+static void
+assert_sth_equal(const struct dfdg_sth *a, const struct dfdg_sth *b)
+{
+    assert_int_equal(a->size, b->size);
+    assert_int_equal(a->at, b->at);
+    assert_memory_equal(a->root, b->root, sizeof a->root);
+    assert_memory_equal(a->sig, b->sig, sizeof a->sig);
+}
+
+static void
+test_sth(void **state)
+{
+    struct fixture *f = *state;
+    struct dfdg_sth h[4], got;
+    struct sths_seen c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dfdg_store_sth_latest(f->s, &got), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_sth_scan(f->s, sth_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 0);
+
+    /* Stored out of order: latest is the largest size (not the latest signed), scan ascends. */
+    sth_init(&h[0], 3, 3000, 3);
+    sth_init(&h[1], 1, 1000, 1);
+    sth_init(&h[2], 7, 2500, 7);
+    sth_init(&h[3], 0, 500, 9);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(dfdg_store_sth_put(f->s, &h[i]), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_sth_latest(f->s, &got), DFDG_OK);
+    assert_sth_equal(&got, &h[2]);
+    assert_int_equal(dfdg_store_sth_scan(f->s, sth_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 4);
+    assert_sth_equal(&c.items[0], &h[3]);
+    assert_sth_equal(&c.items[1], &h[1]);
+    assert_sth_equal(&c.items[2], &h[0]);
+    assert_sth_equal(&c.items[3], &h[2]);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    assert_int_equal(dfdg_store_sth_scan(f->s, sth_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 2);
+
+    /* One head per size: a second conflicts and the first stays. */
+    struct dfdg_sth other;
+    sth_init(&other, 7, 9999, 42);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_sth_put(f->s, &other), DFDG_CONFLICT);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    reopen(f);
+    assert_int_equal(dfdg_store_sth_latest(f->s, &got), DFDG_OK);
+    assert_sth_equal(&got, &h[2]);
+
+    if (f->be->raw_exec == NULL)
+        return;
+    char err[256];
+    assert_int_equal(f->be->raw_exec(f->uri,
+                                     "PRAGMA ignore_check_constraints = ON;"
+                                     " UPDATE audit_sth SET sig = x'00' WHERE size = 7",
+                                     err, sizeof err),
+                     0);
+    assert_int_equal(dfdg_store_sth_latest(f->s, &got), DFDG_CORRUPT);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(dfdg_store_sth_scan(f->s, sth_cb, &c), DFDG_CORRUPT);
+    assert_int_equal(c.n, 3);
+}
+
+static void
+test_audit_rollback(void **state)
+{
+    struct fixture *f = *state;
+    static const int64_t persons[] = {11};
+    uint8_t hash[32], got[32];
+    fill_hash(hash, sizeof hash, 5);
+    struct dfdg_sth h, gh;
+    sth_init(&h, 1, 1000, 1);
+
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    append_simple(f->s, 0, persons, 1);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 0, hash), DFDG_OK);
+    assert_int_equal(dfdg_store_sth_put(f->s, &h), DFDG_OK);
+    /* Visible inside the transaction... */
+    int64_t n = -1;
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+
+    /* ...and gone after the rollback, with the persons' rows. */
+    struct audit_seen c;
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(audit_scan(f->s, 0, &c), 0);
+    assert_int_equal(audit_of(f->s, 11, INT64_MAX, 0, &c), 0);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, got), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_sth_latest(f->s, &gh), DFDG_NOT_FOUND);
+    if (f->be->raw_int64 != NULL) {
+        assert_int_equal(f->be->raw_int64(f->uri, "SELECT count(*) FROM audit_subject", &n), 0);
+        assert_int_equal(n, 0);
+    }
+
+    /* A savepoint rolled back takes its entries and nodes along; the earlier ones stay. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    append_simple(f->s, 0, persons, 1);
+    assert_int_equal(dfdg_store_savepoint(f->s, "batch"), DFDG_OK);
+    append_simple(f->s, 1, persons, 1);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 1, hash), DFDG_OK);
+    assert_int_equal(dfdg_store_rollback_to(f->s, "batch"), DFDG_OK);
+    assert_int_equal(dfdg_store_release(f->s, "batch"), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(audit_of(f->s, 11, INT64_MAX, 0, &c), 1);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 1, got), DFDG_NOT_FOUND);
+}
+
+/*
+ * The audit tables have no append-only triggers on purpose: someone with raw access could drop
+ * them anyway, so protection is the Merkle tree's (src/audit), and the store must hand a
+ * verifier exactly what is there, tampered or not.
+ */
+static void
+test_audit_tamper_is_visible(void **state)
+{
+    struct fixture *f = *state;
+    if (f->be->raw_exec == NULL)
+        skip();
+    static const int64_t persons[] = {11};
+    uint8_t hash[32], got[32];
+    fill_hash(hash, sizeof hash, 5);
+    struct dfdg_sth h;
+    sth_init(&h, 3, 3000, 3);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (int64_t i = 0; i < 3; i++)
+        append_simple(f->s, i, persons, 1);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 0, hash), DFDG_OK);
+    assert_int_equal(dfdg_store_sth_put(f->s, &h), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    char err[256];
+    assert_int_equal(f->be->raw_exec(f->uri,
+                                     "UPDATE audit_entry SET entry = x'00ff', at = 7"
+                                     " WHERE idx = 1;"
+                                     " DELETE FROM audit_entry WHERE idx = 2;"
+                                     " DELETE FROM audit_subject WHERE idx = 0;"
+                                     " UPDATE audit_node SET hash = zeroblob(32);"
+                                     " UPDATE audit_sth SET at = 1",
+                                     err, sizeof err),
+                     0);
+    struct audit_seen c;
+    assert_int_equal(audit_scan(f->s, 0, &c), 2);
+    assert_int_equal(c.items[1].idx, 1);
+    assert_int_equal(c.items[1].at, 7);
+    assert_int_equal(c.items[1].len, 2);
+    assert_memory_equal(c.items[1].bytes, "\x00\xff", 2);
+    int64_t n = -1;
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(audit_of(f->s, 11, INT64_MAX, 0, &c), 1);
+    assert_int_equal(c.items[0].idx, 1);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, got), DFDG_OK);
+    static const uint8_t zero[32] = {0};
+    assert_memory_equal(got, zero, 32);
+    struct dfdg_sth gh;
+    assert_int_equal(dfdg_store_sth_latest(f->s, &gh), DFDG_OK);
+    assert_int_equal(gh.at, 1);
+}
+
+static void
+test_audit_reentrant(void **state)
+{
+    struct fixture *f = *state;
+    static const int64_t persons[] = {11};
+    uint8_t hash[32];
+    struct dfdg_sth h;
+    sth_init(&h, 3, 3000, 3);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (int64_t i = 0; i < 3; i++) {
+        append_simple(f->s, i, persons, 1);
+        fill_hash(hash, sizeof hash, (unsigned)i);
+        assert_int_equal(dfdg_store_audit_node_put(f->s, 0, i, hash), DFDG_OK);
+    }
+    assert_int_equal(dfdg_store_sth_put(f->s, &h), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    struct audit_seen c;
+    memset(&c, 0, sizeof c);
+    c.s = f->s;
+    assert_int_equal(dfdg_store_audit_scan(f->s, 0, audit_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.nested_ok, 3 * 6);
+    assert_memory_equal(c.items[2].bytes, "e2", 2);
+
+    memset(&c, 0, sizeof c);
+    c.s = f->s;
+    assert_int_equal(dfdg_store_audit_of_person(f->s, 11, INT64_MAX, 0, audit_cb, &c), DFDG_OK);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.nested_ok, 3 * 6);
+    assert_int_equal(c.items[0].idx, 2);
+}
+
+/*
+ * A store written by a dfdg at schema version 2 (before the audit log): made by creating a
+ * current store and taking the v3 tables out again, then reopened.
+ */
+static void
+test_migration_v2_to_v3(void **state)
+{
+    struct fixture *f = *state;
+    if (f->be->raw_exec == NULL)
+        skip();
+    assert_true(dfdg_store_schema_version() >= 3);
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r, g;
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 1000);
+    struct dfdg_delivery d;
+    delivery_init(&d, "kommune:101", r.id, "residence", 1000);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r), DFDG_OK);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    dfdg_store_close(f->s);
+    f->s = NULL;
+
+    static const char v3_objects[] =
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('audit_entry',"
+        " 'audit_subject', 'audit_node', 'audit_sth')";
+    static const char audit_triggers[] =
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit%'";
+    char err[256];
+    int64_t v = -1;
+    assert_int_equal(f->be->raw_exec(f->uri,
+                                     "DROP TABLE audit_entry; DROP TABLE audit_subject;"
+                                     " DROP TABLE audit_node; DROP TABLE audit_sth;"
+                                     " UPDATE schema_version SET version = 2",
+                                     err, sizeof err),
+                     0);
+    assert_int_equal(f->be->raw_int64(f->uri, v3_objects, &v), 0);
+    assert_int_equal(v, 0);
+
+    /* Opening migrates: the audit tables exist, without triggers, and the version is current. */
+    reopen(f);
+    assert_int_equal(f->be->raw_int64(f->uri, v3_objects, &v), 0);
+    assert_int_equal(v, 4);
+    assert_int_equal(f->be->raw_int64(f->uri, audit_triggers, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT count(*) FROM schema_version", &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(f->be->raw_int64(f->uri, "SELECT version FROM schema_version", &v), 0);
+    assert_int_equal(v, dfdg_store_schema_version());
+
+    /* The v2 data is kept. */
+    assert_int_equal(dfdg_store_record_get(f->s, r.id, &g), DFDG_OK);
+    assert_record_equal(&g, &r);
+    dfdg_record_cleanup(&g);
+    struct deliveries_seen c;
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 1);
+    assert_string_equal(c.items[0].d.record_id, r.id);
+
+    /* And the audit log works. */
+    int64_t n = -1;
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 0);
+    int64_t persons[] = {pid};
+    uint8_t hash[32], got[32];
+    fill_hash(hash, sizeof hash, 1);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    append_simple(f->s, 0, persons, 1);
+    assert_int_equal(dfdg_store_audit_node_put(f->s, 0, 0, hash), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* A second reopen migrates nothing again. */
+    reopen(f);
+    assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+    struct audit_seen a;
+    assert_int_equal(audit_of(f->s, pid, INT64_MAX, 0, &a), 1);
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 0, 0, got), DFDG_OK);
+    assert_memory_equal(got, hash, 32);
 }
 
 /* --- transactions ------------------------------------------------------------------------- */
@@ -2005,6 +2692,96 @@ test_throughput(void **state)
            total / 1000, secs);
 }
 
+/*
+ * The audit writer's work per entry: the entry with its persons, its leaf hash and the hashes
+ * of the perfect subtrees it completes (about two node writes per entry on average).
+ */
+static void
+audit_write_one(struct dfdg_store *s, int64_t i)
+{
+    char e[256];
+    int len = snprintf(e, sizeof e,
+                       "{\"at\":%lld,\"channel\":\"feed\",\"org\":\"kommune:101\","
+                       "\"purpose\":\"case-handling\",\"record\":\"01900000-0000-7000-8000-%012llx"
+                       "\",\"sub\":\"user-7\",\"type\":\"summons\"}",
+                       (long long)(1700000000000000 + i), (unsigned long long)i);
+    int64_t persons[2] = {1 + i % 10000, 1 + (i * 7) % 10000};
+    if (dfdg_store_audit_append(s, i, 1700000000000000 + i, e, (size_t)len, persons,
+                                i % 10 == 0 ? 2 : 1) != DFDG_OK)
+        fail_msg("audit_append %lld: %s", (long long)i, dfdg_store_last_error(s));
+    uint8_t h[32];
+    fill_hash(h, sizeof h, (unsigned)i);
+    int64_t idx = i;
+    for (unsigned level = 0;; level++) {
+        if (dfdg_store_audit_node_put(s, level, idx, h) != DFDG_OK)
+            fail_msg("audit_node_put %u/%lld: %s", level, (long long)idx, dfdg_store_last_error(s));
+        if ((idx & 1) == 0)
+            break;
+        idx >>= 1;
+    }
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+test_audit_throughput(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 100000, GROUPS = 40, GROUP = 500 };
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (int64_t i = 0; i < N; i++)
+        audit_write_one(f->s, i);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    double secs = seconds_since(&t0);
+    printf("audit throughput: %d entries (+ nodes, persons) in one transaction in %.3f s"
+           " = %.0f entries/s\n",
+           N, secs, (double)N / secs);
+
+    /* Group commit: every commit durable (synchronous=FULL). */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int64_t g = 0; g < GROUPS; g++) {
+        assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+        for (int64_t i = 0; i < GROUP; i++)
+            audit_write_one(f->s, N + g * GROUP + i);
+        assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    }
+    secs = seconds_since(&t0);
+    printf("audit throughput: %d entries in %d durable commits of %d in %.3f s = %.0f entries/s\n",
+           GROUPS * GROUP, GROUPS, GROUP, secs, (double)(GROUPS * GROUP) / secs);
+
+    int64_t n = -1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(dfdg_store_audit_size(f->s, &n), DFDG_OK);
+    secs = seconds_since(&t0);
+    assert_int_equal(n, N + GROUPS * GROUP);
+    printf("audit size: 1000 calls in %.4f s\n", secs);
+
+    size_t k = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(dfdg_store_audit_scan(f->s, 0, audit_count_cb, &k), DFDG_OK);
+    secs = seconds_since(&t0);
+    assert_int_equal(k, N + GROUPS * GROUP);
+    printf("audit scan: %zu entries in %.3f s\n", k, secs);
+
+    k = 0;
+    assert_int_equal(dfdg_store_audit_of_person(f->s, 1, INT64_MAX, 0, audit_count_cb, &k),
+                     DFDG_OK);
+    assert_true(k > 0);
+    uint8_t h[32], want[32];
+    assert_int_equal(dfdg_store_audit_node_get(f->s, 16, 0, h), DFDG_OK);
+    fill_hash(want, sizeof want, (unsigned)((1 << 16) - 1));
+    assert_memory_equal(h, want, 32);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown)
 
 int
@@ -2039,8 +2816,18 @@ main(void)
         T(test_deliveries_disclosures_append_only),
         T(test_rollback_leaves_no_delivery),
         T(test_migration_v1_to_v2),
+        T(test_audit_append_scan),
+        T(test_audit_refusals),
+        T(test_audit_of_person),
+        T(test_audit_nodes),
+        T(test_sth),
+        T(test_audit_rollback),
+        T(test_audit_tamper_is_visible),
+        T(test_audit_reentrant),
+        T(test_migration_v2_to_v3),
         cmocka_unit_test(test_null_handles),
         T(test_throughput),
+        T(test_audit_throughput),
     };
     return cmocka_run_group_tests_name("store/sqlite", sqlite_tests, NULL, NULL);
 }

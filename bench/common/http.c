@@ -7,7 +7,7 @@
  * not held back by Nagle's algorithm waiting for the previous response's ACK.
  */
 #include "core/dfdg.h"
-#include "bench.h"
+#include "bench_common.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -260,4 +260,25 @@ bench_http_request(struct bench_conn *c, const char *method, const char *path, c
 close_conn:
     conn_close(c);
     return rc;
+}
+
+bool
+bench_http_writer_counters(const struct bench_http *h, unsigned long long *commits,
+                           unsigned long long *requests)
+{
+    struct bench_conn conn;
+    struct bench_resp resp;
+    struct dfdg_errinfo ei = {0};
+    bench_conn_init(&conn, h);
+    bool ok = bench_http_request(&conn, "GET", "/metrics", "", NULL, 0, &resp, &ei) == DFDG_OK &&
+              resp.status == 200;
+    const char *c = ok ? strstr(resp.body, "\ndfdg_writer_commits_total ") : NULL;
+    const char *r = ok ? strstr(resp.body, "\ndfdg_writer_requests_total ") : NULL;
+    ok = c != NULL && r != NULL;
+    if (ok) {
+        *commits = strtoull(c + strlen("\ndfdg_writer_commits_total "), NULL, 10);
+        *requests = strtoull(r + strlen("\ndfdg_writer_requests_total "), NULL, 10);
+    }
+    bench_conn_cleanup(&conn);
+    return ok;
 }

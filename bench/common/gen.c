@@ -7,13 +7,12 @@
  * every one of them; each has its own source_ref, so none is an idempotent replay.
  */
 #include "core/dfdg.h"
-#include "bench.h"
+#include "bench_common.h"
 #include "core/when.h"
 #include "exchange/ingest.h"
 
 #include <errno.h>
 #include <sys/types.h>
-#include <time.h>
 #include <jansson.h>
 
 #define BIRTH_DAYS 14600u /* 1950-01-01 + 40 years of birth dates */
@@ -152,12 +151,4 @@ bench_record_hash(const struct bench_rec *r, uint8_t out[32])
     it.data = (char *)r->data;
     dfdg_ingest_hash(&it);
     memcpy(out, it.content_hash, 32);
-}
-
-double
-bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
