@@ -131,6 +131,13 @@ void dfdg_req_audit_then_reply(struct dfdg_req *r, json_t *ev /* TAKES */, int s
                                json_t *body /* TAKES */);
 /* A new audit entry for this request's caller and purpose (see audit/auditlog.h). */
 json_t *dfdg_req_audit_event(struct dfdg_req *r, const char *action);
+/*
+ * The audit entry of a read of personal data: the person, and each record in records (one
+ * record object as the API shows it, an array of them, or NULL) by id and type, with the
+ * types' legal bases. records is borrowed.
+ */
+json_t *dfdg_req_read_event(struct dfdg_req *r, const char *action, int64_t person_id,
+                            json_t *records);
 
 /* Suspends the request until dfdg_req_wake; then resume runs in a server thread. */
 void dfdg_req_suspend(struct dfdg_req *r, dfdg_handler_fn resume);
@@ -158,6 +165,9 @@ void dfdg_h_record_get(struct dfdg_req *r);
 void dfdg_h_person_get(struct dfdg_req *r);
 void dfdg_h_person_records(struct dfdg_req *r);
 void dfdg_h_feed(struct dfdg_req *r);
+void dfdg_h_audit_sth(struct dfdg_req *r);
+void dfdg_h_audit_inclusion(struct dfdg_req *r);
+void dfdg_h_audit_consistency(struct dfdg_req *r);
 void dfdg_h_me_get(struct dfdg_req *r);
 void dfdg_h_me_records(struct dfdg_req *r);
 void dfdg_h_me_record_post(struct dfdg_req *r);

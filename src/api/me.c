@@ -9,6 +9,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "audit/auditlog.h"
 #include "core/when.h"
 
 /* At most this many records in GET /v1/me/records; more sets "truncated". */
@@ -61,7 +62,8 @@ dfdg_h_me_get(struct dfdg_req *r)
         goto cleanup;
     }
     /* The citizen sees their own protected address: protection hides it from others only. */
-    dfdg_reply_json(r, 200, dfdg_api_person_json(&p, protected_now, false));
+    dfdg_req_audit_then_reply(r, dfdg_req_read_event(r, "me.read", r->actor.person_id, NULL), 200,
+                              dfdg_api_person_json(&p, protected_now, false));
 cleanup:
     dfdg_person_cleanup(&p);
 put_store:
@@ -203,7 +205,24 @@ dfdg_h_me_records(struct dfdg_req *r)
         dfdg_reply_err(r, DFDG_NOMEM, NULL);
         goto free_groups;
     }
-    dfdg_reply_json(r, 200, json_pack("{s:o, s:b}", "groups", groups, "truncated", c.truncated));
+    /* Logged like any read of personal data (a citizen's own reads stay out of their access
+     * log, which shows others' accesses). */
+    json_t *ev = dfdg_req_read_event(r, "me.records", r->actor.person_id, NULL);
+    size_t gi;
+    json_t *g;
+    json_array_foreach(groups, gi, g)
+    {
+        size_t ri;
+        json_t *rec;
+        json_array_foreach(json_object_get(g, "records"), ri, rec)
+        {
+            dfdg_audit_event_add_record(ev, json_string_value(json_object_get(rec, "id")),
+                                        json_string_value(json_object_get(rec, "type")),
+                                        r->actor.person_id, 0, NULL);
+        }
+    }
+    dfdg_req_audit_then_reply(r, ev, 200,
+                              json_pack("{s:o, s:b}", "groups", groups, "truncated", c.truncated));
 free_groups:
     for (size_t i = 0; i < c.ngroups; i++)
         json_decref(c.groups[i].records);

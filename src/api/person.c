@@ -28,6 +28,8 @@ resolve_person(struct dfdg_req *r, struct dfdg_store *s, struct dfdg_relations *
     }
     int64_t person_id;
     dfdg_err rc = dfdg_store_person_resolve(s, cpr.digits, &person_id);
+    if (rc == DFDG_OK)
+        r->audit_person = person_id; /* a denial is logged against the person */
     if (rc == DFDG_NOT_FOUND) {
         dfdg_reply_problem(r, 404, "unknown-person", "the person is not in the CPR master data");
         return false;
@@ -113,9 +115,11 @@ dfdg_h_person_get(struct dfdg_req *r)
         dfdg_reply_err(r, rc, NULL);
         goto cleanup;
     }
-    /* Address protection: a-kasser, other actors and researchers see the name only. */
-    dfdg_reply_json(r, 200,
-                    dfdg_api_person_json(&p, protected_now, dfdg_authz_masks_address(&r->actor)));
+    /* Address protection: a-kasser, other actors and researchers see the name only. The read
+     * is logged before the answer leaves. */
+    dfdg_req_audit_then_reply(
+        r, dfdg_req_read_event(r, "person.read", rel.person_id, NULL), 200,
+        dfdg_api_person_json(&p, protected_now, dfdg_authz_masks_address(&r->actor)));
 cleanup:
     dfdg_person_cleanup(&p);
 put_store:
@@ -220,7 +224,9 @@ dfdg_h_person_records(struct dfdg_req *r)
     bool truncated = json_array_size(c.out) > want;
     if (truncated)
         json_array_remove(c.out, want);
-    dfdg_reply_json(r, 200, json_pack("{s:o, s:b}", "records", c.out, "truncated", truncated));
+    json_t *ev = dfdg_req_read_event(r, "records.list", rel.person_id, c.out);
+    dfdg_req_audit_then_reply(r, ev, 200,
+                              json_pack("{s:o, s:b}", "records", c.out, "truncated", truncated));
 cleanup:
     dfdg_person_cleanup(&p);
 put_store:

@@ -365,6 +365,7 @@ dfdg_h_record_get(struct dfdg_req *r)
     }
     const struct dfdg_type *t = dfdg_catalog_find(r->st->cat, rec.type);
     struct dfdg_denial why = {0};
+    r->audit_person = rec.person_id;
     struct dfdg_access_q q = {.actor = &r->actor,
                               .action = DFDG_ACTION_READ,
                               .type = t,
@@ -399,7 +400,7 @@ dfdg_h_record_get(struct dfdg_req *r)
         dfdg_reply_err(r, rc, NULL);
         goto cleanup;
     }
-    dfdg_reply_json(r, 200, o);
+    dfdg_req_audit_then_reply(r, dfdg_req_read_event(r, "record.read", rec.person_id, o), 200, o);
 cleanup:
     dfdg_person_cleanup(&person);
     dfdg_record_cleanup(&succ);

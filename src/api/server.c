@@ -353,6 +353,46 @@ dfdg_req_audit_event(struct dfdg_req *r, const char *action)
                                 dfdg_purpose_legal_basis(r->actor.purpose), NULL);
 }
 
+static void
+add_read_record(struct dfdg_req *r, json_t *ev, json_t *rec, int64_t person_id,
+                const struct dfdg_type **last)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *type = json_string_value(json_object_get(rec, "type"));
+    if (id == NULL || type == NULL)
+        return;
+    dfdg_audit_event_add_record(ev, id, type, person_id, 0, NULL);
+    const struct dfdg_type *t = dfdg_catalog_find(r->st->cat, type);
+    if (t != NULL && t != *last) {
+        char basis[512];
+        dfdg_type_legal_basis(t, basis, sizeof basis);
+        dfdg_audit_event_add_legal_basis(ev, basis);
+        *last = t;
+    }
+}
+
+json_t *
+dfdg_req_read_event(struct dfdg_req *r, const char *action, int64_t person_id, json_t *records)
+{
+    json_t *ev = dfdg_req_audit_event(r, action);
+    if (ev == NULL)
+        return NULL;
+    int64_t ids[1] = {person_id};
+    dfdg_audit_event_set_persons(ev, ids, 1);
+    const struct dfdg_type *last = NULL;
+    if (json_is_array(records)) {
+        size_t i;
+        json_t *rec;
+        json_array_foreach(records, i, rec)
+        {
+            add_read_record(r, ev, rec, person_id, &last);
+        }
+    } else if (json_is_object(records)) {
+        add_read_record(r, ev, records, person_id, &last);
+    }
+    return ev;
+}
+
 static dfdg_err
 audit_apply(struct dfdg_tx *tx, struct dfdg_write_req *wr)
 {
@@ -414,7 +454,9 @@ log_denial(struct dfdg_req *r)
 {
     if (r->status != 403 || !r->authed || r->denied_rule == NULL || r->aw != NULL)
         return false;
-    json_t *ev = dfdg_audit_event_new(r->actor.org, r->actor.sub, r->route->pattern,
+    char action[128];
+    snprintf(action, sizeof action, "%s %s", r->method, r->route->pattern);
+    json_t *ev = dfdg_audit_event_new(r->actor.org, r->actor.sub, action,
                                       dfdg_purpose_name(r->actor.purpose),
                                       dfdg_purpose_legal_basis(r->actor.purpose), r->denied_rule);
     if (ev == NULL)

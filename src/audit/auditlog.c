@@ -180,25 +180,41 @@ dfdg_audit_event_set_persons(json_t *ev, int64_t *ids, size_t n)
     json_object_set_new(ev, "persons", arr);
 }
 
+/* Whether the "; "-joined list cur has part (of length n) as one of its parts. */
+static bool
+has_part(const char *cur, const char *part, size_t n)
+{
+    for (const char *p = cur; p != NULL && *p != '\0';) {
+        const char *end = strstr(p, "; ");
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, part, n) == 0)
+            return true;
+        p = end != NULL ? end + 2 : NULL;
+    }
+    return false;
+}
+
 void
 dfdg_audit_event_add_legal_basis(json_t *ev, const char *basis)
 {
-    if (basis == NULL || *basis == '\0')
-        return;
-    const char *cur = json_string_value(json_object_get(ev, "legal_basis"));
-    if (cur == NULL || *cur == '\0') {
-        json_object_set_new(ev, "legal_basis", json_string(basis));
-        return;
+    /* Each "; "-separated reference once, in the order first seen. */
+    for (const char *p = basis; p != NULL && *p != '\0';) {
+        const char *end = strstr(p, "; ");
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        const char *cur = json_string_value(json_object_get(ev, "legal_basis"));
+        if (cur == NULL)
+            cur = "";
+        if (n > 0 && !has_part(cur, p, n)) {
+            size_t size = strlen(cur) + n + 3;
+            char *joined = malloc(size);
+            if (joined == NULL)
+                return;
+            snprintf(joined, size, "%s%s%.*s", cur, *cur != '\0' ? "; " : "", (int)n, p);
+            json_object_set_new(ev, "legal_basis", json_string(joined));
+            free(joined);
+        }
+        p = end != NULL ? end + 2 : NULL;
     }
-    if (strstr(cur, basis) != NULL)
-        return;
-    size_t n = strlen(cur) + strlen(basis) + 3;
-    char *joined = malloc(n);
-    if (joined == NULL)
-        return;
-    snprintf(joined, n, "%s; %s", cur, basis);
-    json_object_set_new(ev, "legal_basis", json_string(joined));
-    free(joined);
 }
 
 dfdg_err

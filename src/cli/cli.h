@@ -20,6 +20,9 @@ int dfdg_cmd_token(int argc, char **argv);
 int dfdg_cmd_cpr(int argc, char **argv);
 int dfdg_cmd_seed(int argc, char **argv);
 int dfdg_cmd_catalog(int argc, char **argv);
+int dfdg_cmd_audit(int argc, char **argv);
+int dfdg_cmd_insight(int argc, char **argv);
+int dfdg_cmd_retention(int argc, char **argv);
 
 /* Prints "dfdg <cmd>: <message>" to stderr for a failed rc (with ei's detail when set). */
 void dfdg_cli_fail(const char *cmd, dfdg_err rc, const struct dfdg_errinfo *ei);

@@ -4,6 +4,7 @@
  * development token issuer (an Ed25519 key pair whose secret stays in the store).
  */
 #include "core/dfdg.h"
+#include "audit/auditlog.h"
 #include "cli/cli.h"
 #include "store/refdata.h"
 #include "store/store.h"
@@ -78,6 +79,12 @@ dfdg_cmd_init(int argc, char **argv)
         (void)dfdg_store_rollback(s);
 free_key:
     sodium_free(sk);
+    /* The audit log's signing key is made now, so its public key is there before any entry. */
+    if (rc == DFDG_OK) {
+        struct dfdg_audit *audit = NULL;
+        rc = dfdg_audit_open(s, &audit, &ei);
+        dfdg_audit_free(audit);
+    }
 close_store:
     dfdg_store_close(s);
     if (rc != DFDG_OK) {

@@ -20,6 +20,9 @@ static const struct command commands[] = {
     {"cpr", dfdg_cmd_cpr, "load CPR master data (cpr import)"},
     {"seed", dfdg_cmd_seed, "make a synthetic population with a record history"},
     {"catalog", dfdg_cmd_catalog, "check or print the information-type catalog"},
+    {"audit", dfdg_cmd_audit, "verify the tamper-evident audit log (audit verify)"},
+    {"insight", dfdg_cmd_insight, "everything held about a person (GDPR art. 15)"},
+    {"retention", dfdg_cmd_retention, "delete records past their retention period"},
 };
 
 static void
