@@ -155,6 +155,7 @@ const struct dfdg_org *dfdg_server_find_org(const struct dfdg_server_state *st, 
 /* Handlers (routes.c, records.c, person.c). */
 void dfdg_h_healthz(struct dfdg_req *r);
 void dfdg_h_metrics(struct dfdg_req *r);
+void dfdg_h_openapi(struct dfdg_req *r);
 void dfdg_h_catalog_list(struct dfdg_req *r);
 void dfdg_h_catalog_get(struct dfdg_req *r);
 void dfdg_h_record_post(struct dfdg_req *r);

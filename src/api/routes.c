@@ -10,6 +10,7 @@
 const struct dfdg_route dfdg_routes[] = {
     {"GET", "/healthz", dfdg_h_healthz, 0},
     {"GET", "/metrics", dfdg_h_metrics, 0},
+    {"GET", "/openapi.json", dfdg_h_openapi, 0},
     {"GET", "/v1/catalog", dfdg_h_catalog_list, 0},
     {"GET", "/v1/catalog/{code}", dfdg_h_catalog_get, 0},
     {"POST", "/v1/records", dfdg_h_record_post,
