@@ -38,9 +38,9 @@ typedef void (*dfdg_audit_progress_cb)(void *ctx, uint64_t done, uint64_t total)
  * recomputed tree reaches its size: the signature verifies, its time is not before the previous
  * head's, and its root equals the recomputed root (else the first bad entry lies between the
  * previous good head and this one). A head larger than the log names the missing entries.
- * Reads run inside one snapshot of the tree heads' scan; a writer may append meanwhile (its new
- * entries count as an unsigned tail). progress may be NULL. Memory is O(log n): nothing is
- * collected.
+ * The heads and the entries they cover are read in one snapshot (that of the heads' scan); a
+ * writer may append meanwhile, and entries after the last head read count as an unsigned tail.
+ * progress may be NULL. Memory is O(log n): nothing is collected.
  */
 dfdg_err dfdg_audit_check(struct dfdg_store *s, dfdg_audit_progress_cb progress, void *ctx,
                           struct dfdg_audit_report *out /* OUT */);

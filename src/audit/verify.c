@@ -151,12 +151,21 @@ dfdg_verify_tree_init(struct dfdg_verify_tree *t)
 void
 dfdg_verify_tree_add(struct dfdg_verify_tree *t, const uint8_t *entry, size_t len)
 {
+    uint8_t leaf[HLEN];
+
+    hash_leaf(entry, len, leaf);
+    dfdg_verify_tree_add_leaf(t, leaf);
+}
+
+void
+dfdg_verify_tree_add_leaf(struct dfdg_verify_tree *t, const uint8_t leaf_hash[HLEN])
+{
     uint8_t carry[HLEN];
     unsigned level = 0;
 
     /* 2^64 - 1 entries cannot be reached by reading a log; stop rather than wrap. */
     DFDG_ASSERT(t->size != UINT64_MAX);
-    hash_leaf(entry, len, carry);
+    memcpy(carry, leaf_hash, HLEN);
     while ((t->size >> level) & 1) {
         hash_children(t->stack[level], carry, carry);
         level++;

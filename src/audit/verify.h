@@ -47,6 +47,9 @@ struct dfdg_verify_tree {
 void dfdg_verify_tree_init(struct dfdg_verify_tree *t /* OUT */);
 /* Adds one entry (hashed as a leaf) at index t->size. entry may be NULL when len is 0. */
 void dfdg_verify_tree_add(struct dfdg_verify_tree *t, const uint8_t *entry, size_t len);
+/* Adds one leaf by its hash (dfdg_verify_leaf_hash of the entry) at index t->size. */
+void dfdg_verify_tree_add_leaf(struct dfdg_verify_tree *t,
+                               const uint8_t leaf_hash[DFDG_VERIFY_HASH_LEN]);
 /* The head of the tree of the entries added so far; SHA-256("") when there are none. */
 void dfdg_verify_tree_root(const struct dfdg_verify_tree *t,
                            uint8_t out[DFDG_VERIFY_HASH_LEN] /* OUT */);

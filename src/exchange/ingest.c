@@ -385,9 +385,12 @@ audit_request(struct dfdg_tx *tx, const struct dfdg_ingest_req *req)
     }
     dfdg_audit_event_set_persons(ev, persons, req->nitems);
     free(persons);
-    if (any_denied)
+    if (any_denied) {
         json_object_set_new(ev, "outcome",
                             json_string(req->nitems == 1 ? "denied" : "partly denied"));
+        if (req->nitems == 1 && req->items[0].rule != NULL)
+            json_object_set_new(ev, "rule", json_string(req->items[0].rule));
+    }
     dfdg_err rc = dfdg_audit_append(tx->audit, tx->store, ev, tx->time);
     json_decref(ev);
     return rc;
