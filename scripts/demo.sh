@@ -56,7 +56,13 @@ Try:
   curl -s -H "Authorization: Bearer \$CITIZEN" -H "DFDG-Purpose: self-service" \\
        -H "DFDG-CPR: $cpr" $base/v1/person/records
 
-Ctrl-C stops the server.
+  curl -s -H "Authorization: Bearer \$AKASSE" -H "DFDG-Purpose: case-handling" \\
+       "$base/v1/feed?wait=10"
+  curl -s -H "Authorization: Bearer \$CITIZEN" -H "DFDG-Purpose: self-service" $base/v1/me/access-log
+  curl -s -H "Authorization: Bearer \$STAR" $base/v1/audit/sth
+
+Ctrl-C stops the server; then 'build/dfdg audit verify --db $db' checks the audit log
+(README: "Watch it catch tampering").
 
 MSG
 exec "$dfdg" serve --db "$db" --listen "$listen"

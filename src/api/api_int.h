@@ -172,6 +172,8 @@ void dfdg_h_audit_consistency(struct dfdg_req *r);
 void dfdg_h_me_get(struct dfdg_req *r);
 void dfdg_h_me_records(struct dfdg_req *r);
 void dfdg_h_me_record_post(struct dfdg_req *r);
+void dfdg_h_me_access_log(struct dfdg_req *r); /* me_log.c */
+void dfdg_h_me_insight(struct dfdg_req *r);    /* me_log.c */
 
 /*
  * Ingests one record (target_id NULL), correction (of target_id) or cancellation from a parsed

@@ -38,6 +38,10 @@ const struct dfdg_route dfdg_routes[] = {
      DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_ME},
     {"POST", "/v1/me/records", dfdg_h_me_record_post,
      DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_ME | DFDG_ROUTE_BODY},
+    {"GET", "/v1/me/access-log", dfdg_h_me_access_log,
+     DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_ME},
+    {"GET", "/v1/me/insight", dfdg_h_me_insight,
+     DFDG_ROUTE_AUTH | DFDG_ROUTE_PERSONAL | DFDG_ROUTE_ME},
 };
 const size_t dfdg_nroutes = DFDG_ARRAY_LEN(dfdg_routes);
 

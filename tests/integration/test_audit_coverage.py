@@ -120,8 +120,10 @@ def test_denied_attempts_are_logged(dfdg):
                   [x.get("rule") for x in e["records"]]) for e in entries]
         assert ("kommune:147", "denied", "read.relationship") in rules, rules
         assert ("akasse:3f", "denied", "purpose.kind") in rules, rules
-        assert any(o == "kommune:147" and out == "denied" and rule == ["report.residence"]
-                   for o, out, rule in rules), rules
+        # A denied write names its rule on the entry and on the record it concerned.
+        assert ("kommune:147", "denied", "report.residence") in rules, rules
+        denied_write = [e for e in entries if e["action"] == "record.create"][0]
+        assert denied_write["records"][0]["rule"] == "report.residence", denied_write
     finally:
         h.close()
 
