@@ -172,7 +172,8 @@ cmp_id(const void *a, const void *b)
 void
 dfdg_audit_event_set_persons(json_t *ev, int64_t *ids, size_t n)
 {
-    qsort(ids, n, sizeof *ids, cmp_id);
+    if (n > 1)
+        qsort(ids, n, sizeof *ids, cmp_id);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         if (ids[i] != 0 && (i == 0 || ids[i] != ids[i - 1]))

@@ -203,6 +203,36 @@ static const char *const dfdg_sqlite_migrations[] = {
     "  root BLOB NOT NULL CHECK(length(root) = 32),\n"
     "  sig BLOB NOT NULL CHECK(length(sig) = 64)\n"
     ");\n",
+
+    /*
+     * v3 -> v4: retention (records past their type's retention_years, by the end of their
+     * chain) may delete records and their deliveries; nothing else may.
+     *
+     * SQLite has no session variables, so the permission is a row: a DELETE on record or
+     * delivery is refused unless meta holds the key 'retention_delete'. The store inserts that
+     * row, deletes one chain and removes the row again inside a single call under a savepoint
+     * (sqlite.c, chain_delete), so the row is never committed and no other connection ever sees
+     * it: every other DELETE, ours by mistake or a DBA's in the sqlite3 shell, is still refused.
+     * Like the triggers before, this guards against accidents, not against someone with raw
+     * write access (who could drop a trigger); the audit log accounts for every retention run.
+     * UPDATE stays refused outright, and disclosures stay undeletable: they are the record of
+     * what was handed out, and keep the id of a deleted record as a dangling reference (there is
+     * no foreign key from disclosure to record).
+     *
+     * record_ended_cancel finds the chains withdrawn by a cancellation recorded before a day
+     * without reading the type's whole history; a cancellation inherits its target's valid
+     * time, so record_type_valid cannot find them by when they ended. Cancellations are few, so
+     * the partial index costs little on the write path.
+     */
+    "DROP TRIGGER record_no_delete;\n"
+    "CREATE TRIGGER record_no_delete BEFORE DELETE ON record\n"
+    "WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'retention_delete')\n"
+    "BEGIN SELECT RAISE(ABORT, 'records are append-only: no delete outside retention'); END;\n"
+    "DROP TRIGGER delivery_no_delete;\n"
+    "CREATE TRIGGER delivery_no_delete BEFORE DELETE ON delivery\n"
+    "WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'retention_delete')\n"
+    "BEGIN SELECT RAISE(ABORT, 'deliveries are append-only: no delete outside retention'); END;\n"
+    "CREATE INDEX record_ended_cancel ON record(type, recorded_at) WHERE kind = 2;\n",
 };
 
 #endif

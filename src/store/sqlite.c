@@ -16,15 +16,20 @@
  *      returns. A statement still stepping (a records_query callback that calls back into the
  *      store) is never reused: stmt_get prepares a private copy instead.
  *   4. Records, deliveries and disclosures are only ever inserted; triggers in the schema
- *      reject UPDATE and DELETE. The audit tables have no such triggers on purpose: their
- *      protection is cryptographic (schema_sqlite.h, v2 -> v3), but this file only ever
- *      inserts into them too, and a node or tree head, once written, is never replaced.
+ *      reject UPDATE and DELETE. The one exception is retention: chain_delete deletes whole
+ *      chains and their deliveries under a savepoint, with the permission row the v4 triggers
+ *      look for inserted and removed inside it, so that row never commits. The audit tables
+ *      have no triggers on purpose: their protection is cryptographic (schema_sqlite.h, v2 ->
+ *      v3), but this file only ever inserts into them too, and a node or tree head, once
+ *      written, is never replaced.
  *   5. person_put changes a person's master data all or nothing: inside the caller's
  *      transaction it works under a savepoint, otherwise in a transaction of its own.
  *   6. A delivery's seq is its rowid and grows in commit order: SQLite runs one write
  *      transaction at a time, so no transaction can commit a smaller rowid after a larger one
  *      became visible (schema_sqlite.h, v1 -> v2). Delivery and disclosure inserts, like record
- *      inserts, refuse to run outside a transaction.
+ *      inserts, refuse to run outside a transaction. Retention never deletes the newest
+ *      delivery or the newest record (chain_delete holds such a chain back), so max(seq) never
+ *      goes down and no seq is handed out twice.
  *   7. An audit entry's idx is the leaf index the caller gives, never a rowid SQLite picks;
  *      audit_append and sth_put refuse to run outside a transaction. audit_append is one
  *      entry insert plus one insert per person, all prepared: no lookups on the write path.
@@ -136,6 +141,18 @@ enum stmt_id {
     ST_STH_PUT,
     ST_STH_LATEST,
     ST_STH_SCAN,
+    ST_ENDED_VALID,
+    ST_ENDED_CANCEL,
+    ST_HAS_SUCCESSOR,
+    ST_MAX_RECORD_SEQ,
+    ST_DELIVERIES_COUNT,
+    ST_SP_CHAIN,
+    ST_RELEASE_CHAIN,
+    ST_ROLLBACK_TO_CHAIN,
+    ST_RETENTION_ON,
+    ST_RETENTION_OFF,
+    ST_DELIVERY_DELETE,
+    ST_RECORD_DELETE,
     ST__COUNT
 };
 
@@ -242,6 +259,33 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_STH_PUT] = "INSERT INTO audit_sth(size, at, root, sig) VALUES(?1, ?2, ?3, ?4)",
     [ST_STH_LATEST] = "SELECT size, at, root, sig FROM audit_sth ORDER BY size DESC LIMIT 1",
     [ST_STH_SCAN] = "SELECT size, at, root, sig FROM audit_sth ORDER BY size",
+    /*
+     * Retention: chains whose current version ended (valid_to) before ?2, walked through
+     * record_type_valid in (valid_from, seq) order from the cursor (?3, ?4). valid_from < ?2 is
+     * implied by valid_to < ?2 and bounds the index range.
+     */
+    [ST_ENDED_VALID] =
+        "SELECT r.seq, r.id, r.person_id, r.valid_from, r.valid_to FROM record r"
+        " WHERE r.type = ?1 AND r.valid_from < ?2 AND (r.valid_from, r.seq) > (?3, ?4)"
+        " AND r.valid_to < ?2 AND r.kind != 2"
+        " AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id)"
+        " ORDER BY r.valid_from, r.seq",
+    /* Chains withdrawn by a cancellation recorded before ?2 (record_ended_cancel). */
+    [ST_ENDED_CANCEL] = "SELECT r.seq, r.id, r.person_id, r.recorded_at FROM record r"
+                        " WHERE r.type = ?1 AND r.kind = 2 AND r.recorded_at < ?2"
+                        " AND (r.recorded_at, r.seq) > (?3, ?4) ORDER BY r.recorded_at, r.seq",
+    [ST_HAS_SUCCESSOR] = "SELECT EXISTS(SELECT 1 FROM record WHERE target_id = ?1)",
+    [ST_MAX_RECORD_SEQ] = "SELECT COALESCE(max(seq), 0) FROM record",
+    [ST_DELIVERIES_COUNT] = "SELECT count(*), COALESCE(max(seq), 0) FROM delivery"
+                            " WHERE record_id = ?1",
+    [ST_SP_CHAIN] = "SAVEPOINT dfdg_chain_delete",
+    [ST_RELEASE_CHAIN] = "RELEASE SAVEPOINT dfdg_chain_delete",
+    [ST_ROLLBACK_TO_CHAIN] = "ROLLBACK TO SAVEPOINT dfdg_chain_delete",
+    /* The permission the v4 delete triggers look for; never committed (schema_sqlite.h). */
+    [ST_RETENTION_ON] = "INSERT INTO meta(key, value) VALUES('retention_delete', 1)",
+    [ST_RETENTION_OFF] = "DELETE FROM meta WHERE key = 'retention_delete'",
+    [ST_DELIVERY_DELETE] = "DELETE FROM delivery WHERE record_id = ?1",
+    [ST_RECORD_DELETE] = "DELETE FROM record WHERE id = ?1",
 };
 
 struct sq_store {
@@ -528,7 +572,7 @@ query_int64(struct sq_store *q, const char *sql, const char *what, int64_t *out 
 static dfdg_err
 read_version(struct sq_store *q, int64_t *version /* OUT */)
 {
-    int64_t has;
+    int64_t has = 0;
     dfdg_err rc = query_int64(q,
                               "SELECT count(*) FROM sqlite_master"
                               " WHERE type = 'table' AND name = 'schema_version'",
@@ -539,7 +583,7 @@ read_version(struct sq_store *q, int64_t *version /* OUT */)
         *version = 0;
         return DFDG_OK;
     }
-    int64_t rows;
+    int64_t rows = 0;
     rc = query_int64(q, "SELECT count(*) FROM schema_version", "reading the schema version", &rows);
     if (rc != DFDG_OK)
         return rc;
@@ -1315,7 +1359,7 @@ undo:
 static dfdg_err
 sq_person_resolve(struct dfdg_store *s, const char *cpr, int64_t *person_id /* OUT */)
 {
-    int64_t id;
+    int64_t id = 0;
     dfdg_err rc = cpr_lookup(sq(s), cpr, &id);
     if (rc != DFDG_OK)
         return rc;
@@ -2299,6 +2343,271 @@ reset:
     return rc;
 }
 
+/* --- retention -------------------------------------------------------------------------------- */
+
+#define US_PER_DAY INT64_C(86400000000)
+/* No chain is this long; a longer walk means the links loop (a corrupt store). */
+#define CHAIN_MAX 100000
+
+/* The day (UTC) of an instant, rounding down for instants before the epoch. */
+static int32_t
+day_of_us(int64_t us)
+{
+    int64_t d = us / US_PER_DAY;
+    if (us % US_PER_DAY < 0)
+        d--;
+    return (int32_t)d;
+}
+
+/* Runs one phase of a scan of ended chains from *cur; *more is false when the phase ran out. */
+static dfdg_err
+ended_phase(struct sq_store *q, const char *type, int32_t before, struct dfdg_chain_cursor *cur,
+            dfdg_chain_end_cb cb, void *ctx, bool *more /* OUT */)
+{
+    enum stmt_id sid = cur->phase == 0 ? ST_ENDED_VALID : ST_ENDED_CANCEL;
+    *more = false;
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, sid, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_text(&b, type);
+    b_int64(&b, cur->phase == 0 ? (int64_t)before : (int64_t)before * US_PER_DAY);
+    /* Every real row sorts after (INT64_MIN, INT64_MIN): seq is at least 1. */
+    b_int64(&b, cur->begun ? cur->key : INT64_MIN);
+    b_int64(&b, cur->begun ? cur->seq : INT64_MIN);
+    rc = b_check(q, &b, "chains_ended");
+    if (rc != DFDG_OK)
+        goto reset;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct dfdg_chain_end c;
+        memset(&c, 0, sizeof c);
+        int64_t seq = sqlite3_column_int64(st, 0);
+        int64_t key = sqlite3_column_int64(st, 3);
+        c.person_id = sqlite3_column_int64(st, 2);
+        c.cancelled = cur->phase == 1;
+        if (!col_copy(st, 1, c.last_id, sizeof c.last_id)) {
+            rc = corrupt(q, "record.id");
+            goto reset;
+        }
+        if (c.cancelled) {
+            c.end = day_of_us(key);
+        } else if (!col_date(st, 4, &c.end) || c.end == DFDG_DATE_NONE) {
+            rc = corrupt(q, "record.valid_to");
+            goto reset;
+        }
+        cur->key = key;
+        cur->seq = seq;
+        cur->begun = true;
+        if (!cb(&c, ctx)) {
+            *more = true;
+            src = SQLITE_DONE;
+            break;
+        }
+    }
+    if (src != SQLITE_DONE)
+        rc = fail(q, src, "chains_ended");
+reset:
+    stmt_put(q, sid, st);
+    return rc;
+}
+
+static dfdg_err
+sq_chains_ended(struct dfdg_store *s, const char *type, int32_t before,
+                struct dfdg_chain_cursor *cur, dfdg_chain_end_cb cb, void *ctx)
+{
+    struct sq_store *q = sq(s);
+    while (cur->phase < 2) {
+        bool more;
+        dfdg_err rc = ended_phase(q, type, before, cur, cb, ctx, &more);
+        if (rc != DFDG_OK || more)
+            return rc;
+        cur->phase++;
+        cur->begun = false;
+        cur->key = 0;
+        cur->seq = 0;
+    }
+    return DFDG_OK;
+}
+
+/* Runs a cached statement bound to one text parameter that returns one or two int64s. */
+static dfdg_err
+scalar_text(struct sq_store *q, enum stmt_id sid, const char *arg, const char *what,
+            int64_t *a /* OUT */, int64_t *b2 /* OUT */)
+{
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, sid, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_text(&b, arg);
+    rc = b_check(q, &b, what);
+    if (rc == DFDG_OK)
+        rc = step_int64(q, st, what, a);
+    if (rc == DFDG_OK && b2 != NULL)
+        *b2 = sqlite3_column_int64(st, 1);
+    stmt_put(q, sid, st);
+    return rc;
+}
+
+/* Runs a cached statement bound to one text parameter; *changes is the rows it changed. */
+static dfdg_err
+exec_text(struct sq_store *q, enum stmt_id sid, const char *arg, const char *what,
+          int64_t *changes /* OUT */)
+{
+    sqlite3_stmt *st;
+    dfdg_err rc = stmt_get(q, sid, &st);
+    if (rc != DFDG_OK)
+        return rc;
+    struct binder b = {st, 0, SQLITE_OK};
+    b_text(&b, arg);
+    rc = b_check(q, &b, what);
+    if (rc == DFDG_OK)
+        rc = step_done(q, st, what);
+    if (rc == DFDG_OK)
+        *changes = sqlite3_changes64(q->db);
+    stmt_put(q, sid, st);
+    return rc;
+}
+
+static void
+chain_free(struct dfdg_record *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dfdg_record_cleanup(&v[i]);
+    free(v);
+}
+
+/* Loads the chain ending at last_id, newest first: *v (caller frees with chain_free), *n. */
+static dfdg_err
+chain_load(struct sq_store *q, const char *last_id, struct dfdg_record **v /* OUT */,
+           size_t *n /* OUT */)
+{
+    struct dfdg_record *arr = NULL;
+    size_t cap = 0, len = 0;
+    dfdg_err rc = DFDG_OK;
+    char id[DFDG_UUID_LEN]; /* a copy: growing arr may move the target_id it came from */
+    if (!dfdg_strlcpy(id, last_id, sizeof id))
+        return dfdg_store_set_error(&q->base, DFDG_NOT_FOUND, "no record with that id");
+    for (;;) {
+        if (len >= CHAIN_MAX) {
+            rc = dfdg_store_set_error(&q->base, DFDG_CORRUPT,
+                                      "sqlite: the chain of record %s does not end", last_id);
+            break;
+        }
+        struct dfdg_record *grown = grow(arr, &cap, len, sizeof *arr);
+        if (grown == NULL) {
+            rc = DFDG_NOMEM;
+            break;
+        }
+        arr = grown;
+        rc = sq_record_get(&q->base, id, &arr[len]);
+        if (rc == DFDG_NOT_FOUND && len > 0)
+            rc = dfdg_store_set_error(&q->base, DFDG_CORRUPT,
+                                      "sqlite: record %s names a target that is not there",
+                                      arr[len - 1].id);
+        if (rc != DFDG_OK)
+            break;
+        len++;
+        if (arr[len - 1].target_id[0] == '\0')
+            break;
+        dfdg_strlcpy(id, arr[len - 1].target_id, sizeof id);
+    }
+    if (rc != DFDG_OK) {
+        chain_free(arr, len);
+        return rc;
+    }
+    *v = arr;
+    *n = len;
+    return DFDG_OK;
+}
+
+/* Deletes the versions v[0..n) and their deliveries; the caller holds the savepoint. */
+static dfdg_err
+chain_remove(struct sq_store *q, const struct dfdg_record *v, size_t n)
+{
+    dfdg_err rc = run(q, ST_RETENTION_ON, "chain_delete (permission)");
+    for (size_t i = 0; i < n && rc == DFDG_OK; i++) {
+        int64_t changes = 0;
+        rc = exec_text(q, ST_DELIVERY_DELETE, v[i].id, "chain_delete (deliveries)", &changes);
+        if (rc == DFDG_OK)
+            rc = exec_text(q, ST_RECORD_DELETE, v[i].id, "chain_delete (record)", &changes);
+        if (rc == DFDG_OK && changes != 1)
+            rc =
+                dfdg_store_set_error(&q->base, DFDG_CORRUPT,
+                                     "sqlite: record %s went while its chain was deleted", v[i].id);
+    }
+    if (rc == DFDG_OK)
+        rc = run(q, ST_RETENTION_OFF, "chain_delete (permission)");
+    return rc;
+}
+
+static dfdg_err
+sq_chain_delete(struct dfdg_store *s, const char *last_id, bool dry_run, dfdg_record_cb cb,
+                void *ctx, struct dfdg_chain_deleted *out /* OUT */)
+{
+    struct sq_store *q = sq(s);
+    if (!dry_run && sqlite3_get_autocommit(q->db))
+        return dfdg_store_set_error(s, DFDG_INTERNAL,
+                                    "chain_delete outside a transaction (call begin first)");
+    int64_t has = 0;
+    dfdg_err rc = scalar_text(q, ST_HAS_SUCCESSOR, last_id, "chain_delete", &has, NULL);
+    if (rc != DFDG_OK)
+        return rc;
+    if (has != 0)
+        return dfdg_store_set_error(s, DFDG_CONFLICT,
+                                    "record %s is not the last version of its chain", last_id);
+    struct dfdg_record *v = NULL;
+    size_t n = 0;
+    rc = chain_load(q, last_id, &v, &n);
+    if (rc != DFDG_OK)
+        return rc;
+
+    int64_t max_record = 0, max_delivery = 0;
+    rc = scalar(q, ST_MAX_RECORD_SEQ, "chain_delete", &max_record);
+    if (rc == DFDG_OK)
+        rc = scalar(q, ST_LAST_DELIVERY_SEQ, "chain_delete", &max_delivery);
+    for (size_t i = 0; i < n && rc == DFDG_OK; i++) {
+        int64_t count = 0, newest = 0;
+        rc = scalar_text(q, ST_DELIVERIES_COUNT, v[i].id, "chain_delete (deliveries)", &count,
+                         &newest);
+        out->deliveries += (size_t)count;
+        if (v[i].seq == max_record || (count > 0 && newest == max_delivery))
+            out->held = true;
+    }
+    if (rc != DFDG_OK)
+        goto free_chain;
+    out->records = n;
+    if (out->held)
+        goto free_chain;
+    if (cb != NULL) {
+        for (size_t i = 0; i < n; i++)
+            (void)cb(&v[i], ctx);
+    }
+    if (dry_run)
+        goto free_chain;
+
+    rc = run(q, ST_SP_CHAIN, "chain_delete (savepoint)");
+    if (rc != DFDG_OK)
+        goto free_chain;
+    rc = chain_remove(q, v, n);
+    if (rc != DFDG_OK) {
+        /* Undo the part deleted, the permission row included, and keep the first error. */
+        char keep[sizeof s->errmsg];
+        dfdg_strlcpy(keep, s->errmsg, sizeof keep);
+        dfdg_err rc2 = run(q, ST_ROLLBACK_TO_CHAIN, "chain_delete (rollback)");
+        DFDG_ASSERT(rc2 == DFDG_OK);
+        dfdg_strlcpy(s->errmsg, keep, sizeof s->errmsg);
+    }
+    dfdg_err rc3 = run(q, ST_RELEASE_CHAIN, "chain_delete (release)");
+    if (rc == DFDG_OK)
+        rc = rc3;
+free_chain:
+    chain_free(v, n);
+    return rc;
+}
+
 static const struct dfdg_store_vt sqlite_vt = {
     .name = "sqlite",
     .close = sq_close,
@@ -2346,4 +2655,6 @@ static const struct dfdg_store_vt sqlite_vt = {
     .sth_put = sq_sth_put,
     .sth_latest = sq_sth_latest,
     .sth_scan = sq_sth_scan,
+    .chains_ended = sq_chains_ended,
+    .chain_delete = sq_chain_delete,
 };

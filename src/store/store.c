@@ -712,3 +712,36 @@ dfdg_store_sth_scan(struct dfdg_store *s, dfdg_sth_cb cb, void *ctx)
         return bad_arg(s, "sth_scan needs a callback");
     return done(s, s->vt->sth_scan(s, cb, ctx));
 }
+
+/* --- retention ------------------------------------------------------------------------------ */
+
+dfdg_err
+dfdg_store_chains_ended(struct dfdg_store *s, const char *type, int32_t before,
+                        struct dfdg_chain_cursor *cur, dfdg_chain_end_cb cb, void *ctx)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (type == NULL || type[0] == '\0' || cur == NULL || cb == NULL)
+        return bad_arg(s, "chains_ended needs a type, a cursor and a callback");
+    if (before == DFDG_DATE_NONE)
+        return bad_arg(s, "chains_ended needs a real day to count from");
+    if (cur->phase < 0 || cur->phase > 2)
+        return bad_arg(s, "chains_ended: the cursor's phase is not 0, 1 or 2");
+    if (cur->phase == 2)
+        return done(s, DFDG_OK);
+    return done(s, s->vt->chains_ended(s, type, before, cur, cb, ctx));
+}
+
+dfdg_err
+dfdg_store_chain_delete(struct dfdg_store *s, const char *last_id, bool dry_run, dfdg_record_cb cb,
+                        void *ctx, struct dfdg_chain_deleted *out /* OUT */)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (last_id == NULL || last_id[0] == '\0' || out == NULL)
+        return bad_arg(s, "chain_delete needs a record id and an output");
+    memset(out, 0, sizeof *out);
+    return done(s, s->vt->chain_delete(s, last_id, dry_run, cb, ctx, out));
+}

@@ -11,7 +11,8 @@
  *     and transaction time recorded_at (microseconds, strictly increasing per store). A
  *     correction is a new record whose target_id names the record it supersedes; a
  *     cancellation is a new record (kind CANCELLATION) whose target_id names the record it
- *     withdraws. Nothing is updated in place.
+ *     withdraws. Nothing is updated in place; only retention deletes, whole chains past their
+ *     type's retention period (dfdg_store_chain_delete).
  *   - orgs, token issuers, and a small meta table.
  *
  * Threads: a store handle is one connection and is used by one thread at a time. The writer
@@ -326,5 +327,64 @@ dfdg_err dfdg_store_sth_latest(struct dfdg_store *s, struct dfdg_sth *out /* OUT
 typedef bool (*dfdg_sth_cb)(const struct dfdg_sth *h, void *ctx);
 /* Every tree head in ascending size order. */
 dfdg_err dfdg_store_sth_scan(struct dfdg_store *s, dfdg_sth_cb cb, void *ctx);
+
+/* --- retention: deleting chains past their type's retention period --------------------------- */
+
+/*
+ * A chain is an original with its corrections and, maybe, the cancellation that withdrew it
+ * (history is a chain, never a tree). It has ended when its last version (the current one, or
+ * the cancellation) has an end: the current version's valid_to, or the day (UTC) the
+ * cancellation was recorded. A chain whose current version is open (valid_to absent) never
+ * ends.
+ */
+struct dfdg_chain_end {
+    char last_id[DFDG_UUID_LEN]; /* the chain's last version */
+    int64_t person_id;           /* subject person, or 0 for a company subject */
+    int32_t end;                 /* the day the chain ended */
+    bool cancelled;              /* the last version is a cancellation */
+};
+
+/* Where a scan of ended chains stands; zero it to start. */
+struct dfdg_chain_cursor {
+    int phase;   /* 0: chains ended by valid_to, 1: by cancellation, 2: done */
+    int64_t key; /* valid_from (phase 0) or recorded_at (phase 1) of the last chain passed */
+    int64_t seq; /* seq of the last chain passed */
+    bool begun;  /* a chain of this phase was passed (key and seq are set) */
+};
+
+typedef bool (*dfdg_chain_end_cb)(const struct dfdg_chain_end *c, void *ctx);
+/*
+ * Calls cb for each chain of type `type` that ended before day `before`, from where *cur
+ * stands: first the chains whose current version's valid_to < before (by valid_from), then
+ * those withdrawn by a cancellation recorded before that day (by recorded_at). *cur moves past
+ * every chain passed to cb, so a scan can stop (cb returns false), let the caller delete what
+ * it collected, and go on in a later transaction; cur->phase is 2 when the scan is done. The
+ * chain passed to cb is borrowed for the call; cb must not call into the store.
+ */
+dfdg_err dfdg_store_chains_ended(struct dfdg_store *s, const char *type, int32_t before,
+                                 struct dfdg_chain_cursor *cur, dfdg_chain_end_cb cb, void *ctx);
+
+/* What dfdg_store_chain_delete deleted (or, with dry_run or held, would delete). */
+struct dfdg_chain_deleted {
+    size_t records;    /* versions of the chain (deleted unless dry_run or held) */
+    size_t deliveries; /* deliveries of those versions (likewise) */
+    bool held;         /* nothing deleted: the chain holds the store's newest record or
+                          delivery; deleting it would let the next insert reuse its seq (a
+                          feed cursor would skip a delivery), so it waits for a later run */
+};
+/*
+ * Deletes the chain whose last version is last_id: every version back to the original and
+ * their deliveries, all or nothing (under a savepoint). Disclosures of those records stay, as
+ * the record of what was handed out. cb (may be NULL) is called with each version before it
+ * goes (none when the chain is held), newest first, borrowed for the call; its return value is
+ * ignored and it must not call into the store. With dry_run nothing changes and cb is still
+ * called; *out says what a real run would do. Deleting needs a transaction (DFDG_INTERNAL
+ * otherwise); a dry run does not. DFDG_NOT_FOUND: no record last_id. DFDG_CONFLICT: last_id
+ * has a successor (it is not the chain's last version). DFDG_CORRUPT: a version's target is
+ * missing.
+ */
+dfdg_err dfdg_store_chain_delete(struct dfdg_store *s, const char *last_id, bool dry_run,
+                                 dfdg_record_cb cb, void *ctx,
+                                 struct dfdg_chain_deleted *out /* OUT */);
 
 #endif

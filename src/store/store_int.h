@@ -15,7 +15,7 @@
  * The schema version this binary writes. Every backend has exactly this many migrations, with
  * the same meaning per step, so a version number names one schema whatever the backend.
  */
-#define DFDG_STORE_SCHEMA_VERSION 3
+#define DFDG_STORE_SCHEMA_VERSION 4
 
 struct dfdg_store_vt {
     const char *name; /* "sqlite", "postgres" */
@@ -88,6 +88,13 @@ struct dfdg_store_vt {
     dfdg_err (*sth_put)(struct dfdg_store *s, const struct dfdg_sth *h);
     dfdg_err (*sth_latest)(struct dfdg_store *s, struct dfdg_sth *out);
     dfdg_err (*sth_scan)(struct dfdg_store *s, dfdg_sth_cb cb, void *ctx);
+
+    /* before is a real day; cur->phase is 0 or 1 (store.c returns at once for 2). */
+    dfdg_err (*chains_ended)(struct dfdg_store *s, const char *type, int32_t before,
+                             struct dfdg_chain_cursor *cur, dfdg_chain_end_cb cb, void *ctx);
+    /* out is zeroed by store.c. */
+    dfdg_err (*chain_delete)(struct dfdg_store *s, const char *last_id, bool dry_run,
+                             dfdg_record_cb cb, void *ctx, struct dfdg_chain_deleted *out);
 };
 
 /* The part of every backend's handle that store.c sees; embedded first. */

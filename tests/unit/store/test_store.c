@@ -15,8 +15,10 @@
  * number, re-entrant callbacks), disclosures, the v1 -> v2 migration, rollback and savepoints,
  * the audit log (entries stored byte for byte and scanned in order, duplicate indexes, the
  * persons an entry concerns and their access log, tree nodes written once, signed tree heads,
- * no triggers in the way of a tamperer, re-entrant callbacks, the v2 -> v3 migration), and
- * throughput figures (printed, not asserted).
+ * no triggers in the way of a tamperer, re-entrant callbacks, the v2 -> v3 migration),
+ * retention (which chains have ended before a day, deleting a chain with its deliveries while
+ * disclosures stay, dry runs, the newest record or delivery held back, broken links, the v3 ->
+ * v4 migration), and throughput figures (printed, not asserted).
  */
 #include "core/dfdg.h"
 #include "store/store.h"
@@ -1788,6 +1790,19 @@ test_rollback_leaves_no_delivery(void **state)
 }
 
 /*
+ * What v4 changed, undone on a current store, so older versions can be made from it: the
+ * retention index goes and the delete triggers refuse every DELETE again, as up to v3.
+ */
+static const char undo_v4_record[] =
+    "DROP INDEX record_ended_cancel; DROP TRIGGER record_no_delete;"
+    " CREATE TRIGGER record_no_delete BEFORE DELETE ON record"
+    " BEGIN SELECT RAISE(ABORT, 'records are append-only: no delete'); END;";
+static const char undo_v4_delivery[] =
+    "DROP TRIGGER delivery_no_delete;"
+    " CREATE TRIGGER delivery_no_delete BEFORE DELETE ON delivery"
+    " BEGIN SELECT RAISE(ABORT, 'deliveries are append-only: no delete'); END;";
+
+/*
  * A store written by a dfdg at schema version 1 (before deliveries and disclosures): made here
  * by creating a current store and taking the v2 tables out again, then reopened.
  */
@@ -1816,6 +1831,7 @@ test_migration_v1_to_v2(void **state)
     char err[256];
     int64_t v = -1;
     /* What later versions added goes too: a v1 store has none of it. */
+    assert_int_equal(f->be->raw_exec(f->uri, undo_v4_record, err, sizeof err), 0);
     assert_int_equal(f->be->raw_exec(f->uri,
                                      "DROP TABLE delivery; DROP TABLE disclosure;"
                                      " DROP TABLE audit_entry; DROP TABLE audit_subject;"
@@ -2498,6 +2514,8 @@ test_migration_v2_to_v3(void **state)
         "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit%'";
     char err[256];
     int64_t v = -1;
+    assert_int_equal(f->be->raw_exec(f->uri, undo_v4_record, err, sizeof err), 0);
+    assert_int_equal(f->be->raw_exec(f->uri, undo_v4_delivery, err, sizeof err), 0);
     assert_int_equal(f->be->raw_exec(f->uri,
                                      "DROP TABLE audit_entry; DROP TABLE audit_subject;"
                                      " DROP TABLE audit_node; DROP TABLE audit_sth;"
@@ -2782,6 +2800,446 @@ test_audit_throughput(void **state)
     assert_memory_equal(h, want, 32);
 }
 
+/* --- retention ---------------------------------------------------------------------------- */
+
+#define US_DAY INT64_C(86400000000)
+
+/* The chains a scan passed to its callback, in order. */
+struct ends_seen {
+    struct dfdg_chain_end items[32];
+    size_t n;
+    size_t stop_after; /* stop after this many in one call (0 = never) */
+    size_t in_call;    /* passed in the current call */
+};
+
+static bool
+ends_cb(const struct dfdg_chain_end *c, void *ctx)
+{
+    struct ends_seen *e = ctx;
+    if (e->n < DFDG_ARRAY_LEN(e->items))
+        e->items[e->n] = *c;
+    e->n++;
+    e->in_call++;
+    return e->stop_after == 0 || e->in_call < e->stop_after;
+}
+
+/* Scans type to the end, in calls of at most stop_after chains; returns the calls made. */
+static size_t
+scan_ended(struct dfdg_store *s, const char *type, int32_t before, size_t stop_after,
+           struct ends_seen *e)
+{
+    memset(e, 0, sizeof *e);
+    e->stop_after = stop_after;
+    struct dfdg_chain_cursor cur;
+    memset(&cur, 0, sizeof cur);
+    size_t calls = 0;
+    while (cur.phase != 2) {
+        e->in_call = 0;
+        assert_int_equal(dfdg_store_chains_ended(s, type, before, &cur, ends_cb, e), DFDG_OK);
+        calls++;
+        assert_true(calls < 100);
+    }
+    /* A finished scan stays finished. */
+    size_t n = e->n;
+    assert_int_equal(dfdg_store_chains_ended(s, type, before, &cur, ends_cb, e), DFDG_OK);
+    assert_int_equal(e->n, n);
+    return calls;
+}
+
+static const struct dfdg_chain_end *
+find_end(const struct ends_seen *e, const char *id)
+{
+    for (size_t i = 0; i < e->n && i < DFDG_ARRAY_LEN(e->items); i++) {
+        if (strcmp(e->items[i].last_id, id) == 0)
+            return &e->items[i];
+    }
+    return NULL;
+}
+
+static void
+insert_all(struct dfdg_store *s, struct dfdg_record *r, size_t n)
+{
+    assert_int_equal(dfdg_store_begin(s), DFDG_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(dfdg_store_record_insert(s, &r[i]), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(s), DFDG_OK);
+}
+
+/*
+ * Which chains have ended before a day: by the current version's valid_to (a correction counts,
+ * not what it replaced), by the day a cancellation was recorded, never while open; per type;
+ * the day itself is not before it; days before 1970 too; and a scan stopped after every chain
+ * and resumed sees each chain exactly once, in the same order.
+ */
+static void
+test_chains_ended(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    int32_t before = day(2020, 1, 1);
+    int64_t t = day(2001, 1, 1) * US_DAY;
+    struct dfdg_record r[14];
+    /* 0: ended 2010-06-30. */
+    record_init(&r[0], 1, "summons", pid, "kommune:101", day(2010, 1, 1), day(2010, 6, 30), t + 1);
+    /* 1: open: never ends. */
+    record_init(&r[1], 2, "summons", pid, "kommune:101", day(2005, 1, 1), DFDG_DATE_NONE, t + 2);
+    /* 2 -> 3: ended in 2005, then corrected to end in 2030: not ended. */
+    record_init(&r[2], 3, "summons", pid, "kommune:101", day(2005, 1, 1), day(2005, 2, 1), t + 3);
+    successor_init(&r[3], 4, &r[2], DFDG_RECORD_CORRECTION, t + 4);
+    r[3].valid_to = day(2030, 1, 1);
+    /* 4 -> 5: open, then corrected to end 2009-12-31: ended, at the correction. */
+    record_init(&r[4], 5, "summons", pid, "kommune:101", day(2009, 1, 1), DFDG_DATE_NONE, t + 5);
+    successor_init(&r[5], 6, &r[4], DFDG_RECORD_CORRECTION, t + 6);
+    r[5].valid_to = day(2009, 12, 31);
+    /* 6 -> 7: open, cancelled on 2012-03-04 at noon UTC: ended that day. */
+    record_init(&r[6], 7, "summons", pid, "kommune:101", day(2011, 1, 1), DFDG_DATE_NONE,
+                day(2011, 1, 1) * US_DAY);
+    successor_init(&r[7], 8, &r[6], DFDG_RECORD_CANCELLATION,
+                   day(2012, 3, 4) * US_DAY + 43200000000);
+    /* 8: another type: not in a summons scan. */
+    record_init(&r[8], 9, "absence", pid, "kommune:101", day(2005, 1, 1), day(2005, 1, 2), t + 9);
+    /* 9: ends on the day itself: not before it. 10: the day before: ended. */
+    record_init(&r[9], 10, "summons", pid, "kommune:101", day(2019, 1, 1), before,
+                day(2019, 1, 1) * US_DAY);
+    record_init(&r[10], 11, "summons", pid, "kommune:101", day(2019, 1, 1), before - 1,
+                day(2019, 1, 2) * US_DAY);
+    /* 11: before 1970. */
+    record_init(&r[11], 12, "summons", pid, "kommune:101", day(1965, 5, 1), day(1969, 12, 31),
+                day(2019, 1, 3) * US_DAY);
+    /* 12 -> 13: cancelled on the day itself (its first microsecond): not ended before it. */
+    record_init(&r[12], 13, "summons", pid, "kommune:101", day(2001, 1, 1), day(2002, 1, 1),
+                day(2019, 1, 4) * US_DAY);
+    successor_init(&r[13], 14, &r[12], DFDG_RECORD_CANCELLATION, (int64_t)before * US_DAY);
+    insert_all(f->s, r, DFDG_ARRAY_LEN(r));
+
+    struct ends_seen all, one;
+    scan_ended(f->s, "summons", before, 0, &all);
+    assert_int_equal(all.n, 5);
+    /* By valid_from first (1965, 2009, 2010, 2019), then the cancellation. */
+    assert_string_equal(all.items[0].last_id, r[11].id);
+    assert_string_equal(all.items[1].last_id, r[5].id);
+    assert_string_equal(all.items[2].last_id, r[0].id);
+    assert_string_equal(all.items[3].last_id, r[10].id);
+    assert_string_equal(all.items[4].last_id, r[7].id);
+    const struct dfdg_chain_end *c = find_end(&all, r[5].id);
+    assert_int_equal(c->end, day(2009, 12, 31));
+    assert_false(c->cancelled);
+    assert_int_equal(c->person_id, pid);
+    c = find_end(&all, r[7].id);
+    assert_int_equal(c->end, day(2012, 3, 4));
+    assert_true(c->cancelled);
+    assert_int_equal(find_end(&all, r[11].id)->end, day(1969, 12, 31));
+    assert_int_equal(find_end(&all, r[10].id)->end, before - 1);
+    assert_null(find_end(&all, r[9].id));
+    assert_null(find_end(&all, r[13].id));
+    assert_null(find_end(&all, r[3].id));
+    assert_null(find_end(&all, r[2].id));
+
+    /* One chain a call: the same chains in the same order, each once. */
+    size_t calls = scan_ended(f->s, "summons", before, 1, &one);
+    assert_true(calls >= 5);
+    assert_int_equal(one.n, all.n);
+    for (size_t i = 0; i < all.n; i++)
+        assert_string_equal(one.items[i].last_id, all.items[i].last_id);
+
+    /* Another type and an earlier day. */
+    scan_ended(f->s, "absence", before, 0, &one);
+    assert_int_equal(one.n, 1);
+    assert_string_equal(one.items[0].last_id, r[8].id);
+    scan_ended(f->s, "summons", day(2010, 1, 1), 0, &one);
+    assert_int_equal(one.n, 2); /* 1969 and 2009 */
+    scan_ended(f->s, "no-such-type", before, 0, &one);
+    assert_int_equal(one.n, 0);
+
+    /* Bad arguments. */
+    struct dfdg_chain_cursor cur = {0};
+    assert_int_equal(dfdg_store_chains_ended(f->s, "summons", DFDG_DATE_NONE, &cur, ends_cb, &one),
+                     DFDG_INVAL);
+    assert_int_equal(dfdg_store_chains_ended(f->s, "", before, &cur, ends_cb, &one), DFDG_INVAL);
+    assert_int_equal(dfdg_store_chains_ended(f->s, "summons", before, NULL, ends_cb, &one),
+                     DFDG_INVAL);
+    cur.phase = 3;
+    assert_int_equal(dfdg_store_chains_ended(f->s, "summons", before, &cur, ends_cb, &one),
+                     DFDG_INVAL);
+}
+
+/* The versions chain_delete handed to its callback, in order. */
+struct versions_seen {
+    char ids[8][DFDG_UUID_LEN];
+    size_t n;
+};
+
+static bool
+versions_cb(const struct dfdg_record *r, void *ctx)
+{
+    struct versions_seen *v = ctx;
+    if (v->n < DFDG_ARRAY_LEN(v->ids))
+        dfdg_strlcpy(v->ids[v->n], r->id, DFDG_UUID_LEN);
+    v->n++;
+    return true;
+}
+
+static bool
+record_exists(struct dfdg_store *s, const char *id)
+{
+    struct dfdg_record g;
+    dfdg_err rc = dfdg_store_record_get(s, id, &g);
+    assert_true(rc == DFDG_OK || rc == DFDG_NOT_FOUND);
+    dfdg_record_cleanup(&g);
+    return rc == DFDG_OK;
+}
+
+static int64_t
+count_of(struct fixture *f, const char *sql)
+{
+    int64_t v = -1;
+    assert_int_equal(f->be->raw_int64(f->uri, sql, &v), 0);
+    return v;
+}
+
+/*
+ * Deleting a chain: the original, its correction and its cancellation go with their deliveries,
+ * all at once; disclosures stay; other chains stay. A dry run and a rolled-back run change
+ * nothing. Only the last version names a chain; the newest record or delivery is held back so
+ * no seq is handed out twice; raw DELETEs are still refused afterwards.
+ */
+static void
+test_chain_delete(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    int64_t t = day(2005, 1, 1) * US_DAY;
+    struct dfdg_record r[4];
+    record_init(&r[0], 1, "summons", pid, "kommune:101", day(2005, 1, 1), day(2005, 2, 1), t + 1);
+    successor_init(&r[1], 2, &r[0], DFDG_RECORD_CORRECTION, t + 2);
+    successor_init(&r[2], 3, &r[1], DFDG_RECORD_CANCELLATION, t + 3);
+    /* A newer chain of the same person: it stays. */
+    record_init(&r[3], 4, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, t + 4);
+    struct dfdg_delivery d[5];
+    delivery_init(&d[0], "kommune:101", r[0].id, "residence", t + 1);
+    delivery_init(&d[1], "star", r[0].id, "all", t + 1);
+    delivery_init(&d[2], "kommune:101", r[1].id, "residence", t + 2);
+    delivery_init(&d[3], "kommune:101", r[2].id, "residence", t + 3);
+    delivery_init(&d[4], "kommune:101", r[3].id, "residence", t + 4);
+    struct dfdg_disclosure x;
+    disclosure_init(&x, t + 5, "kommune:101", pid, r[0].id, "summons");
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(r); i++)
+        assert_int_equal(dfdg_store_record_insert(f->s, &r[i]), DFDG_OK);
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(d); i++)
+        assert_int_equal(dfdg_store_delivery_insert(f->s, &d[i]), DFDG_OK);
+    assert_int_equal(dfdg_store_disclosure_insert(f->s, &x), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* Only the last version names the chain; unknown ids are not found. */
+    struct dfdg_chain_deleted out;
+    assert_int_equal(dfdg_store_chain_delete(f->s, r[0].id, true, NULL, NULL, &out), DFDG_CONFLICT);
+    assert_int_equal(dfdg_store_chain_delete(f->s, r[1].id, true, NULL, NULL, &out), DFDG_CONFLICT);
+    char unknown[DFDG_UUID_LEN];
+    make_id(999, unknown);
+    assert_int_equal(dfdg_store_chain_delete(f->s, unknown, true, NULL, NULL, &out),
+                     DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_chain_delete(f->s, "", true, NULL, NULL, &out), DFDG_INVAL);
+
+    /* A dry run says what would go, newest first, and changes nothing. */
+    struct versions_seen v = {0};
+    assert_int_equal(dfdg_store_chain_delete(f->s, r[2].id, true, versions_cb, &v, &out), DFDG_OK);
+    assert_int_equal(out.records, 3);
+    assert_int_equal(out.deliveries, 4);
+    assert_false(out.held);
+    assert_int_equal(v.n, 3);
+    assert_string_equal(v.ids[0], r[2].id);
+    assert_string_equal(v.ids[1], r[1].id);
+    assert_string_equal(v.ids[2], r[0].id);
+    assert_int_equal(count_of(f, "SELECT count(*) FROM record"), 4);
+    assert_int_equal(count_of(f, "SELECT count(*) FROM delivery"), 5);
+
+    /* Deleting needs a transaction. */
+    assert_int_equal(dfdg_store_chain_delete(f->s, r[2].id, false, NULL, NULL, &out),
+                     DFDG_INTERNAL);
+    assert_true(record_exists(f->s, r[0].id));
+
+    /* Rolled back: all still there. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_chain_delete(f->s, r[2].id, false, NULL, NULL, &out), DFDG_OK);
+    assert_false(record_exists(f->s, r[0].id));
+    assert_int_equal(dfdg_store_rollback(f->s), DFDG_OK);
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(r); i++)
+        assert_true(record_exists(f->s, r[i].id));
+    assert_int_equal(count_of(f, "SELECT count(*) FROM delivery"), 5);
+
+    /* For real. */
+    int64_t last_delivery = 0;
+    assert_int_equal(dfdg_store_last_delivery_seq(f->s, &last_delivery), DFDG_OK);
+    memset(&v, 0, sizeof v);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_chain_delete(f->s, r[2].id, false, versions_cb, &v, &out), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(out.records, 3);
+    assert_int_equal(out.deliveries, 4);
+    assert_false(out.held);
+    assert_int_equal(v.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_false(record_exists(f->s, r[i].id));
+    assert_true(record_exists(f->s, r[3].id));
+    struct deliveries_seen c;
+    assert_int_equal(deliveries_of(f->s, r[0].id, &c), 0);
+    assert_int_equal(feed(f->s, "kommune:101", 0, 0, &c), 1);
+    assert_string_equal(c.items[0].d.record_id, r[3].id);
+    assert_int_equal(feed(f->s, "star", 0, 0, &c), 0);
+    struct collected q;
+    assert_int_equal(query(f->s, pid, NULL, DFDG_DATE_NONE, INT64_MAX, &q), 1);
+    assert_string_equal(q.ids[0], r[3].id);
+    int64_t n = -1;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+    /* The disclosure stays, naming the record that is gone. */
+    assert_int_equal(dfdg_store_count_disclosures(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(count_of(f, "SELECT count(*) FROM disclosure WHERE record_id ="
+                                 " '01900000-0000-7000-8000-000000000001'"),
+                     1);
+    /* The permission row never committed; raw deletes are refused as before. */
+    assert_int_equal(count_of(f, "SELECT count(*) FROM meta WHERE key = 'retention_delete'"), 0);
+    char err[256];
+    assert_int_not_equal(f->be->raw_exec(f->uri, "DELETE FROM record", err, sizeof err), 0);
+    assert_non_null(strstr(err, "append-only"));
+    assert_int_not_equal(f->be->raw_exec(f->uri, "DELETE FROM delivery", err, sizeof err), 0);
+    assert_non_null(strstr(err, "append-only"));
+    /* Feed positions keep growing. */
+    struct dfdg_delivery nd;
+    delivery_init(&nd, "star", r[3].id, "all", t + 9);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &nd), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_true(nd.seq > last_delivery);
+}
+
+/*
+ * A chain holding the store's newest record or newest delivery is held back (deleting it would
+ * let the next insert take its seq, and a feed reader past that seq would miss a delivery),
+ * until something newer arrives.
+ */
+static void
+test_chain_delete_holds_newest(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    int64_t t = day(2005, 1, 1) * US_DAY;
+    struct dfdg_record old, newer;
+    record_init(&old, 1, "summons", pid, "kommune:101", day(2005, 1, 1), day(2005, 2, 1), t + 1);
+    struct dfdg_delivery d;
+    delivery_init(&d, "kommune:101", old.id, "residence", t + 1);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &old), DFDG_OK);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d), DFDG_OK);
+    struct dfdg_chain_deleted out;
+    struct versions_seen v = {0};
+    /* The newest record (and delivery): held, and the callback hears of nothing. */
+    assert_int_equal(dfdg_store_chain_delete(f->s, old.id, false, versions_cb, &v, &out), DFDG_OK);
+    assert_true(out.held);
+    assert_int_equal(out.records, 1);
+    assert_int_equal(v.n, 0);
+    assert_true(record_exists(f->s, old.id));
+    /* A newer record without a delivery: still the newest delivery, still held. */
+    record_init(&newer, 2, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, t + 2);
+    assert_int_equal(dfdg_store_record_insert(f->s, &newer), DFDG_OK);
+    assert_int_equal(dfdg_store_chain_delete(f->s, old.id, true, NULL, NULL, &out), DFDG_OK);
+    assert_true(out.held);
+    assert_int_equal(dfdg_store_chain_delete(f->s, old.id, false, NULL, NULL, &out), DFDG_OK);
+    assert_true(out.held);
+    assert_true(record_exists(f->s, old.id));
+    /* A newer delivery: now it goes. */
+    struct dfdg_delivery d2;
+    delivery_init(&d2, "kommune:101", newer.id, "residence", t + 2);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d2), DFDG_OK);
+    assert_int_equal(dfdg_store_chain_delete(f->s, old.id, false, NULL, NULL, &out), DFDG_OK);
+    assert_false(out.held);
+    assert_int_equal(out.records, 1);
+    assert_int_equal(out.deliveries, 1);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_false(record_exists(f->s, old.id));
+}
+
+/* A chain whose link names a missing record is corrupt, and nothing of it is deleted. */
+static void
+test_chain_delete_broken_link(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record a, orphan, newest;
+    record_init(&a, 1, "summons", pid, "kommune:101", day(2005, 1, 1), day(2005, 2, 1), 1000);
+    successor_init(&orphan, 2, &a, DFDG_RECORD_CORRECTION, 2000);
+    make_id(77, orphan.target_id); /* never inserted */
+    record_init(&newest, 3, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 3000);
+    insert_one(f->s, &a);
+    insert_one(f->s, &orphan);
+    insert_one(f->s, &newest);
+    struct dfdg_chain_deleted out;
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_chain_delete(f->s, orphan.id, false, NULL, NULL, &out),
+                     DFDG_CORRUPT);
+    assert_non_null(strstr(dfdg_store_last_error(f->s), "target"));
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_true(record_exists(f->s, orphan.id));
+    assert_true(record_exists(f->s, a.id));
+}
+
+/*
+ * A store written at schema version 3 (before retention): made by undoing v4 on a current
+ * store. Opening migrates it: the index is there, the delete triggers let retention through and
+ * nothing else, the data is kept.
+ */
+static void
+test_migration_v3_to_v4(void **state)
+{
+    struct fixture *f = *state;
+    if (f->be->raw_exec == NULL)
+        skip();
+    assert_true(dfdg_store_schema_version() >= 4);
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    struct dfdg_record r, newer;
+    record_init(&r, 1, "summons", pid, "kommune:101", day(2005, 1, 1), day(2005, 2, 1), 1000);
+    record_init(&newer, 2, "summons", pid, "kommune:101", day(2024, 1, 1), DFDG_DATE_NONE, 2000);
+    insert_one(f->s, &r);
+    insert_one(f->s, &newer);
+    dfdg_store_close(f->s);
+    f->s = NULL;
+
+    char err[256];
+    assert_int_equal(f->be->raw_exec(f->uri, undo_v4_record, err, sizeof err), 0);
+    assert_int_equal(f->be->raw_exec(f->uri, undo_v4_delivery, err, sizeof err), 0);
+    assert_int_equal(
+        f->be->raw_exec(f->uri, "UPDATE schema_version SET version = 3", err, sizeof err), 0);
+    static const char v4_objects[] =
+        "SELECT count(*) FROM sqlite_master WHERE (type = 'index' AND name ="
+        " 'record_ended_cancel') OR (type = 'trigger' AND sql LIKE '%retention_delete%')";
+    assert_int_equal(count_of(f, v4_objects), 0);
+    /* Even with the permission row, a v3 store refuses. */
+    assert_int_not_equal(f->be->raw_exec(f->uri,
+                                         "BEGIN; INSERT INTO meta VALUES('retention_delete', 1);"
+                                         " DELETE FROM record; COMMIT",
+                                         err, sizeof err),
+                         0);
+    (void)f->be->raw_exec(f->uri, "ROLLBACK", err, sizeof err);
+
+    reopen(f);
+    assert_int_equal(count_of(f, v4_objects), 3);
+    assert_int_equal(count_of(f, "SELECT version FROM schema_version"),
+                     dfdg_store_schema_version());
+    assert_int_equal(count_of(f, "SELECT count(*) FROM record"), 2);
+    assert_int_not_equal(f->be->raw_exec(f->uri, "DELETE FROM record", err, sizeof err), 0);
+    assert_non_null(strstr(err, "append-only"));
+    struct dfdg_chain_deleted out;
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_chain_delete(f->s, r.id, false, NULL, NULL, &out), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_false(record_exists(f->s, r.id));
+    assert_true(record_exists(f->s, newer.id));
+    reopen(f);
+    assert_true(record_exists(f->s, newer.id));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown)
 
 int
@@ -2825,6 +3283,11 @@ main(void)
         T(test_audit_tamper_is_visible),
         T(test_audit_reentrant),
         T(test_migration_v2_to_v3),
+        T(test_chains_ended),
+        T(test_chain_delete),
+        T(test_chain_delete_holds_newest),
+        T(test_chain_delete_broken_link),
+        T(test_migration_v3_to_v4),
         cmocka_unit_test(test_null_handles),
         T(test_throughput),
         T(test_audit_throughput),
