@@ -111,6 +111,10 @@ dfdg_route_record(struct dfdg_store *s, const struct dfdg_type *t, const struct 
         switch (rp->via) {
         case DFDG_VIA_RESIDENCE: {
             char kode[4], org[64];
+            /* A kommune's own original report: the report rule made sure the person lived in
+             * that kommune on valid_from, and the reporter gets no delivery of its own. */
+            if (rec->kind == DFDG_RECORD_ORIGINAL && strncmp(rec->reporter, "kommune:", 8) == 0)
+                break;
             rc = dfdg_store_residence_on(s, rec->person_id, day, kode);
             if (rc == DFDG_NOT_FOUND) {
                 rc = DFDG_OK;
