@@ -4,6 +4,10 @@
 #   1. build/       the normal build, warnings as errors;
 #   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (leaks are failures).
 # Exit status 0 only when both pass. Set DFDG_TEST_QUICK=1 to skip the sanitizer build.
+# A third pass, for now only with DFDG_TEST_PG_ENABLE=1 (and never with DFDG_TEST_PG_SKIP=1):
+#   3. build-pg/    built with -DDFDG_PG=ON; the tests labelled pg (ctest -L pg) run against a
+#                   throw-away PostgreSQL cluster (scripts/pg-cluster.sh) on a free loopback
+#                   port, which is stopped and removed however the pass ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -23,5 +27,25 @@ if [ "${DFDG_TEST_QUICK:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan -DDFDG_SANITIZE=ON -DDFDG_BENCH=OFF
+fi
+if [ "${DFDG_TEST_PG_ENABLE:-0}" = 1 ] && [ "${DFDG_TEST_PG_SKIP:-0}" != 1 ]; then
+  echo "== PostgreSQL build (-DDFDG_PG=ON, ctest -L pg) =="
+  bash scripts/install-deps.sh postgresql libpq-dev
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/dfdg-pg.XXXXXX")
+  pg_cleanup() {
+    bash scripts/pg-cluster.sh stop "$pg_dir" >/dev/null || true
+    rm -rf "$pg_dir"
+  }
+  trap pg_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  DFDG_TEST_PG=$(bash scripts/pg-cluster.sh start "$pg_dir" "$pg_port")
+  export DFDG_TEST_PG
+  echo "PostgreSQL test cluster: $DFDG_TEST_PG"
+  cmake -S . -B build-pg -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDFDG_WERROR=ON -DDFDG_BENCH=OFF \
+    -DDFDG_PG=ON "-DDFDG_TEST_PG=$DFDG_TEST_PG" >/dev/null
+  cmake --build build-pg -j "$jobs"
+  (cd build-pg && ctest --output-on-failure -j "$jobs" --timeout 900 -L pg --no-tests=error)
 fi
 echo "test.sh: all suites passed"

@@ -502,8 +502,9 @@ test_orgs_inserted(void **state)
     assert_int_equal(dfdg_store_org_get(a.s, "akasse:3f", &o), DFDG_OK);
     sqlite3 *db = raw_open(a.path);
     /* Every reporter and every referred actor exists as an org. */
-    assert_int_equal(raw_int(db, "SELECT count(*) FROM record WHERE reporter NOT LIKE 'citizen:%' AND"
-                                 " reporter NOT IN (SELECT org_id FROM org)"),
+    assert_int_equal(raw_int(db,
+                             "SELECT count(*) FROM record WHERE reporter NOT LIKE 'citizen:%' AND"
+                             " reporter NOT IN (SELECT org_id FROM org)"),
                      0);
     assert_true(raw_int(db, "SELECT count(*) FROM record WHERE type = 'other-actor-referral'") > 0);
     assert_int_equal(raw_int(db, "SELECT count(*) FROM record WHERE type = 'other-actor-referral'"

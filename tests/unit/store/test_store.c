@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_store.c: the store conformance suite (store.h). Every test takes a fresh store from a
- * backend's setup function, which hands out a URI; the same tests are meant to run against
- * PostgreSQL once that backend exists (add a struct backend and a group for it). Only the
- * checks that need raw SQL (the append-only triggers, the schema version row) go through
+ * backend's setup function, which hands out a URI; the same tests run against PostgreSQL
+ * (`test_store pg`, in a dfdg built with -DDFDG_PG=ON, on the cluster DFDG_TEST_PG names). Only
+ * the checks that need raw SQL (the append-only triggers, the schema version row) go through
  * backend-specific helpers; they are skipped where a backend has none.
  *
  * Covered: create/open/conflict/missing, migrations on reopen and a too-new schema, meta,
@@ -30,6 +30,10 @@
 #include <cmocka.h>
 
 #include <sqlite3.h>
+#ifdef DFDG_WITH_PG
+#include <errno.h>
+#include <libpq-fe.h>
+#endif
 
 #ifndef DFDG_TEST_TMP
 #define DFDG_TEST_TMP "/tmp"
@@ -157,6 +161,201 @@ setup_sqlite(void **state)
 {
     return setup_backend(state, &sqlite_backend);
 }
+
+#ifdef DFDG_WITH_PG
+/*
+ * PostgreSQL (built with -DDFDG_PG=ON, run as `test_store pg`): DFDG_TEST_PG is a libpq conninfo
+ * and each store is a schema of its own in that database, "postgres:<conninfo> schema=t<pid>_<n>",
+ * dropped with everything in it when the test ends. Raw SQL goes over libpq with search_path set
+ * to the store's schema, as a DBA's psql session would. The few statements the tests write in
+ * SQLite's dialect are translated (pg_dialect); the tests that only mean something for SQLite
+ * are listed in pg_sqlite_only with the reason, and reported as skipped.
+ */
+static void
+pg_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "schema does not exist, skipping" and the like */
+}
+
+/* Splits "postgres:<conninfo> schema=NAME" into its two parts; 0 on success. */
+static int
+pg_split(const char *uri, char *conninfo, size_t nconninfo, char *schema, size_t nschema)
+{
+    if (strncmp(uri, "postgres:", 9) != 0)
+        return -1;
+    const char *body = uri + 9;
+    const char *tok = NULL;
+    for (const char *p = strstr(body, " schema="); p != NULL; p = strstr(p + 1, " schema="))
+        tok = p;
+    if (tok == NULL || tok[8] == '\0')
+        return -1;
+    snprintf(conninfo, nconninfo, "%.*s", (int)(tok - body), body);
+    snprintf(schema, nschema, "%s", tok + 8);
+    return 0;
+}
+
+/* Runs one SQL string (several statements allowed); 0 on success, else the message in err. */
+static int
+pg_exec(PGconn *conn, const char *sql, char *err, size_t nerr)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (err != NULL)
+        snprintf(err, nerr, "%s", ok ? "" : PQresultErrorMessage(res));
+    PQclear(res);
+    return ok ? 0 : 1;
+}
+
+/* Connects to the database a URI names; with search_path set to its schema when schema_too. */
+static PGconn *
+pg_connect(const char *uri, bool schema_too, char *schema, size_t nschema, char *err, size_t nerr)
+{
+    char conninfo[512];
+    if (pg_split(uri, conninfo, sizeof conninfo, schema, nschema) != 0) {
+        snprintf(err, nerr, "not a PostgreSQL test URI: %s", uri);
+        return NULL;
+    }
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, nerr, "%s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    PQsetNoticeProcessor(conn, pg_quiet, NULL);
+    if (schema_too) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SET search_path TO \"%s\"", schema);
+        if (pg_exec(conn, sql, err, nerr) != 0) {
+            PQfinish(conn);
+            return NULL;
+        }
+    }
+    return conn;
+}
+
+/* Drops the URI's schema and everything in it. */
+static void
+pg_destroy(const char *uri)
+{
+    char schema[128], err[512], sql[256];
+    PGconn *conn = pg_connect(uri, false, schema, sizeof schema, err, sizeof err);
+    if (conn == NULL) {
+        fprintf(stderr, "pg_destroy: %s\n", err);
+        return;
+    }
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", schema);
+    if (pg_exec(conn, sql, err, sizeof err) != 0)
+        fprintf(stderr, "pg_destroy: %s\n", err);
+    PQfinish(conn);
+}
+
+static void
+pg_fresh_uri(char *uri, size_t n)
+{
+    static unsigned counter;
+    const char *conninfo = getenv("DFDG_TEST_PG");
+    snprintf(uri, n, "postgres:%s schema=t%ld_%u", conninfo != NULL ? conninfo : "", (long)getpid(),
+             counter++);
+    pg_destroy(uri); /* left over from a crashed run with the same pid */
+}
+
+/*
+ * The tests' SQLite-dialect statements and what a tamperer would write in PostgreSQL instead.
+ * "Switching checks off" is dropping the table's CHECK constraints.
+ */
+#define PG_DROP_CHECKS(table)                                                                      \
+    "DO $$DECLARE c name; BEGIN FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = "      \
+    "'" table "'::regclass AND contype = 'c' LOOP EXECUTE format('ALTER TABLE " table              \
+    " DROP CONSTRAINT %I', c); END LOOP; END$$;"
+
+static const struct {
+    const char *sqlite;
+    const char *pg;
+} pg_dialect[] = {
+    {"SELECT count(*) FROM audit_entry WHERE typeof(entry) = 'blob'",
+     "SELECT count(*) FROM audit_entry WHERE pg_typeof(entry) = 'bytea'::regtype"},
+    {"PRAGMA ignore_check_constraints = ON;"
+     " UPDATE audit_node SET hash = x'0102' WHERE level = 0 AND idx = 1",
+     PG_DROP_CHECKS("audit_node") " UPDATE audit_node SET hash = '\\x0102'::bytea"
+                                  " WHERE level = 0 AND idx = 1"},
+    {"PRAGMA ignore_check_constraints = ON; UPDATE audit_sth SET sig = x'00' WHERE size = 7",
+     PG_DROP_CHECKS("audit_sth") " UPDATE audit_sth SET sig = '\\x00'::bytea WHERE size = 7"},
+    {"UPDATE audit_entry SET entry = x'00ff', at = 7 WHERE idx = 1;"
+     " DELETE FROM audit_entry WHERE idx = 2; DELETE FROM audit_subject WHERE idx = 0;"
+     " UPDATE audit_node SET hash = zeroblob(32); UPDATE audit_sth SET at = 1",
+     "UPDATE audit_entry SET entry = '\\x00ff'::bytea, at = 7 WHERE idx = 1;"
+     " DELETE FROM audit_entry WHERE idx = 2; DELETE FROM audit_subject WHERE idx = 0;"
+     " UPDATE audit_node SET hash = decode(repeat('00', 32), 'hex'); UPDATE audit_sth SET at = 1"},
+};
+
+static const char *
+pg_translate(const char *sql)
+{
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(pg_dialect); i++)
+        if (strcmp(sql, pg_dialect[i].sqlite) == 0)
+            return pg_dialect[i].pg;
+    return sql;
+}
+
+static int
+pg_raw_exec(const char *uri, const char *sql, char *err, size_t nerr)
+{
+    char schema[128], msg[512];
+    PGconn *conn = pg_connect(uri, true, schema, sizeof schema, msg, sizeof msg);
+    if (conn == NULL) {
+        if (err != NULL)
+            snprintf(err, nerr, "%s", msg);
+        return -1;
+    }
+    int rc = pg_exec(conn, pg_translate(sql), err, nerr);
+    PQfinish(conn);
+    return rc;
+}
+
+static int
+pg_raw_int64(const char *uri, const char *sql, int64_t *out)
+{
+    char schema[128], msg[512];
+    PGconn *conn = pg_connect(uri, true, schema, sizeof schema, msg, sizeof msg);
+    if (conn == NULL) {
+        fprintf(stderr, "pg_raw_int64: %s\n", msg);
+        return -1;
+    }
+    int rc = -1;
+    PGresult *res = PQexec(conn, pg_translate(sql));
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1 &&
+        !PQgetisnull(res, 0, 0)) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+        if (errno == 0 && end != NULL && *end == '\0') {
+            *out = v;
+            rc = 0;
+        }
+    }
+    if (rc != 0)
+        fprintf(stderr, "pg_raw_int64: %s: %s\n", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
+}
+
+static const struct backend pg_backend = {
+    .name = "postgres",
+    .fresh_uri = pg_fresh_uri,
+    .destroy = pg_destroy,
+    .raw_exec = pg_raw_exec,
+    .raw_int64 = pg_raw_int64,
+};
+
+static int
+setup_pg(void **state)
+{
+    return setup_backend(state, &pg_backend);
+}
+#endif /* DFDG_WITH_PG */
 
 static int
 teardown(void **state)
@@ -339,13 +538,15 @@ test_open_modes(void **state)
     dfdg_store_close(s2);
     s2 = NULL;
 
-    /* PostgreSQL is not built yet; the error says so. */
+#ifndef DFDG_WITH_PG
+    /* A dfdg built without PostgreSQL says so. */
     memset(&ei, 0, sizeof ei);
     assert_int_equal(dfdg_store_open("postgresql://localhost/dfdg", DFDG_STORE_OPEN, &s2, &ei),
                      DFDG_CONFIG);
     assert_non_null(strstr(ei.msg, "not built"));
     assert_int_equal(dfdg_store_open("postgres:dbname=dfdg", DFDG_STORE_OPEN, &s2, NULL),
                      DFDG_CONFIG);
+#endif
     assert_int_equal(dfdg_store_open("", DFDG_STORE_OPEN, &s2, NULL), DFDG_INVAL);
     assert_int_equal(dfdg_store_open("sqlite:", DFDG_STORE_OPEN, &s2, NULL), DFDG_INVAL);
 
@@ -3240,10 +3441,64 @@ test_migration_v3_to_v4(void **state)
     assert_true(record_exists(f->s, newer.id));
 }
 
+#ifdef DFDG_WITH_PG
+/* The tests that only mean something for SQLite, and why; the PostgreSQL run skips them. */
+static const struct {
+    CMUnitTestFunction test;
+    const char *why;
+} pg_sqlite_only[] = {
+    {test_open_not_a_database, "a store is a file only in SQLite"},
+    {test_migration_v1_to_v2, "SQLite's older schema versions are remade with SQLite's DDL;"
+                              " no PostgreSQL store predates the audit log and retention"},
+    {test_migration_v2_to_v3, "SQLite's older schema versions are remade with SQLite's DDL;"
+                              " no PostgreSQL store predates the audit log and retention"},
+    {test_migration_v3_to_v4, "SQLite's older schema versions are remade with SQLite's DDL;"
+                              " no PostgreSQL store predates the audit log and retention"},
+};
+
+static void
+sqlite_only(void **state)
+{
+    print_message("[  SKIPPED ] on PostgreSQL: %s\n", (const char *)*state);
+    skip();
+}
+
+/* Runs the SQLite group's tests on PostgreSQL: same list, PostgreSQL fixtures. */
+static int
+run_pg(const struct CMUnitTest *tests, size_t n)
+{
+    const char *conninfo = getenv("DFDG_TEST_PG");
+    if (conninfo == NULL || conninfo[0] == '\0') {
+        printf("store/postgres: DFDG_TEST_PG (a libpq conninfo) is not set; skipped\n");
+        return 77;
+    }
+    struct CMUnitTest *pg = calloc(n, sizeof *pg);
+    if (pg == NULL)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        pg[i] = tests[i];
+        if (pg[i].setup_func == setup_sqlite)
+            pg[i].setup_func = setup_pg;
+        for (size_t j = 0; j < DFDG_ARRAY_LEN(pg_sqlite_only); j++) {
+            if (tests[i].test_func == pg_sqlite_only[j].test) {
+                pg[i].test_func = sqlite_only;
+                pg[i].setup_func = NULL;
+                pg[i].teardown_func = NULL;
+                pg[i].initial_state = (void *)pg_sqlite_only[j].why;
+            }
+        }
+    }
+    int failed = _cmocka_run_group_tests("store/postgres", pg, n, NULL, NULL);
+    free(pg);
+    return failed;
+}
+#endif
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown)
 
+/* No argument: the suite on SQLite. "pg": the same suite on the PostgreSQL at $DFDG_TEST_PG. */
 int
-main(void)
+main(int argc, char **argv)
 {
     const struct CMUnitTest sqlite_tests[] = {
         T(test_open_modes),
@@ -3292,5 +3547,17 @@ main(void)
         T(test_throughput),
         T(test_audit_throughput),
     };
+    if (argc == 2 && strcmp(argv[1], "pg") == 0) {
+#ifdef DFDG_WITH_PG
+        return run_pg(sqlite_tests, DFDG_ARRAY_LEN(sqlite_tests));
+#else
+        fprintf(stderr, "test_store: built without PostgreSQL (configure with -DDFDG_PG=ON)\n");
+        return 1;
+#endif
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: %s [pg]\n", argv[0]);
+        return 2;
+    }
     return cmocka_run_group_tests_name("store/sqlite", sqlite_tests, NULL, NULL);
 }
