@@ -51,6 +51,31 @@ def person(cpr, kommune, first="Test", last="Person", protected=False, moved=Non
             "children_birthdates": []}
 
 
+def sample_value(field, cpr=None, day="2026-03-02", cvr="10150817"):
+    """The simplest valid value for a catalog field (what an outside client would send)."""
+    t = field["type"]
+    lo, hi = field.get("min"), field.get("max")
+    if t == "enum":
+        return field["values"][0]
+    if t == "date":
+        return day
+    if t == "bool":
+        return True
+    if t == "cpr" and cpr is not None:
+        return cpr
+    if t == "cvr":
+        return cvr
+    if t == "string":
+        return "x"
+    if t == "int":
+        v = 1 if lo is None else int(lo)
+        return v if hi is None else min(v, int(hi))
+    if t == "decimal":
+        v = 1.5 if lo is None else max(float(lo), 1.5)
+        return v if hi is None else min(v, float(hi))
+    raise AssertionError("field type %r of %s has no sample value" % (t, field["name"]))
+
+
 class Response:
     def __init__(self, status, headers, raw):
         self.status = status

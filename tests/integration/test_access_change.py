@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dfdg_it import Hub, is_problem, person, run  # noqa: E402
+from dfdg_it import Hub, is_problem, person, run, sample_value  # noqa: E402
 
 MOVER = "0101901235"    # (a) lives in 101, moves to 147 today
 RECENT = "0202851234"   # (a) moved 101 -> 147 ten days ago
@@ -54,27 +54,7 @@ def add_actors(db, *cvrs):
 
 
 def sample(f, cpr, valid_from):
-    t = f["type"]
-    lo, hi = f.get("min"), f.get("max")
-    if t == "enum":
-        return f["values"][0]
-    if t == "date":
-        return valid_from
-    if t == "bool":
-        return True
-    if t == "cpr":
-        return cpr
-    if t == "cvr":
-        return ACTOR_CVR
-    if t == "string":
-        return "x"
-    if t == "int":
-        v = 1 if lo is None else int(lo)
-        return v if hi is None else min(v, int(hi))
-    if t == "decimal":
-        v = 1.5 if lo is None else max(float(lo), 1.5)
-        return v if hi is None else min(v, float(hi))
-    raise AssertionError("unknown field type %r" % t)
+    return sample_value(f, cpr=cpr, day=valid_from, cvr=ACTOR_CVR)
 
 
 class World:

@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dfdg_it import Hub, is_problem, person, run  # noqa: E402
+from dfdg_it import Hub, is_problem, person, run, sample_value  # noqa: E402
 
 ANNA = "0101901235"      # protected address, resident of 101
 ANNA_HYPHEN = "010190-1235"
@@ -45,25 +45,7 @@ def hub(dfdg):
 
 
 def sample(f, day):
-    t = f["type"]
-    lo, hi = f.get("min"), f.get("max")
-    if t == "enum":
-        return f["values"][0]
-    if t == "date":
-        return day
-    if t == "bool":
-        return True
-    if t == "cvr":
-        return CVR
-    if t == "string":
-        return "x"
-    if t == "int":
-        v = 1 if lo is None else int(lo)
-        return v if hi is None else min(v, int(hi))
-    if t == "decimal":
-        v = 1.5 if lo is None else max(float(lo), 1.5)
-        return v if hi is None else min(v, float(hi))
-    raise AssertionError("field type %r of %s has no sample here" % (t, f["name"]))
+    return sample_value(f, day=day, cvr=CVR)
 
 
 def build(ty, kind, source_ref, valid_from=DAY, cpr=None):

@@ -8,7 +8,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dfdg_it import Hub, is_problem, person, run  # noqa: E402
+from dfdg_it import Hub, is_problem, person, run, sample_value  # noqa: E402
 
 JENS = "0101901235"    # resident of 101, member of akasse:3f (set up below)
 ANE = "0202851234"     # resident of 147
@@ -33,27 +33,7 @@ def persons():
 
 def sample(f, cpr):
     """The simplest valid value for a catalog field."""
-    t = f["type"]
-    lo, hi = f.get("min"), f.get("max")
-    if t == "enum":
-        return f["values"][0]
-    if t == "date":
-        return DAY
-    if t == "bool":
-        return True
-    if t == "cpr":
-        return cpr
-    if t == "cvr":
-        return CVR
-    if t == "string":
-        return "x"
-    if t == "int":
-        v = 1 if lo is None else int(lo)
-        return v if hi is None else min(v, int(hi))
-    if t == "decimal":
-        v = 1.5 if lo is None else max(float(lo), 1.5)
-        return v if hi is None else min(v, float(hi))
-    raise AssertionError("unknown field type %r in %s" % (t, f["name"]))
+    return sample_value(f, cpr=cpr, day=DAY, cvr=CVR)
 
 
 def build(ty, kind, cpr, source_ref, valid_from=DAY, valid_to=None):

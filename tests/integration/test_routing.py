@@ -16,7 +16,7 @@ import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from dfdg_it import Hub, is_problem, person, run  # noqa: E402
+from dfdg_it import Hub, is_problem, person, run, sample_value  # noqa: E402
 
 JENS = "0101901235"     # resident of 101, member of akasse:3f, referred to ACTOR
 SOLO = "1505751113"     # resident of 101, referred to ACTOR once (for the cancellation)
@@ -45,27 +45,7 @@ def add_actors(db, *cvrs):
 
 def sample(f, cpr):
     """The simplest valid value for a catalog field."""
-    t = f["type"]
-    lo, hi = f.get("min"), f.get("max")
-    if t == "enum":
-        return f["values"][0]
-    if t == "date":
-        return DAY
-    if t == "bool":
-        return True
-    if t == "cpr":
-        return cpr
-    if t == "cvr":
-        return ACTOR_CVR
-    if t == "string":
-        return "x"
-    if t == "int":
-        v = 1 if lo is None else int(lo)
-        return v if hi is None else min(v, int(hi))
-    if t == "decimal":
-        v = 1.5 if lo is None else max(float(lo), 1.5)
-        return v if hi is None else min(v, float(hi))
-    raise AssertionError("unknown field type %r in %s" % (t, f["name"]))
+    return sample_value(f, cpr=cpr, day=DAY, cvr=ACTOR_CVR)
 
 
 def build(ty, kind, cpr, source_ref, valid_from=DAY, valid_to=None, variant=None):
