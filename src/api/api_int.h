@@ -185,14 +185,6 @@ void dfdg_api_ingest_one(struct dfdg_req *r, json_t *body /* TAKES */, const cha
 /* Whether the Content-Type (if any) is JSON; replies 415 and returns false when not. */
 bool dfdg_api_content_type_is_json(struct dfdg_req *r);
 
-/* A record as the API shows it; cpr is the person's current number (or NULL). */
-json_t *dfdg_api_record_json(const struct dfdg_record *rec, const char *cpr);
-/*
- * A person's master data (GET /v1/person, GET /v1/me); protected_now says whether the address
- * is protected today. With mask and protected_now: name only, no addresses. Caller owns.
- */
-json_t *dfdg_api_person_json(const struct dfdg_person *p, bool protected_now, bool mask);
-
 /* Metrics counters (server.c). */
 void dfdg_metrics_render(struct dfdg_req *r);
 

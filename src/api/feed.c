@@ -17,6 +17,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "exchange/present.h"
 #include "audit/auditlog.h"
 #include "core/when.h"
 
@@ -81,7 +82,7 @@ item_cb(const struct dfdg_delivery *d, const struct dfdg_record *rec, const char
     }
     char cur[32];
     format_cursor(d->seq, cur, sizeof cur);
-    json_t *record = dfdg_api_record_json(rec, cpr[0] != '\0' ? cpr : NULL);
+    json_t *record = dfdg_present_record(rec, cpr[0] != '\0' ? cpr : NULL);
     json_array_append_new(f->items, json_pack("{s:s, s:s, s:o}", "cursor", cur, "reason", d->reason,
                                               "record", record));
     f->last_seq = d->seq;

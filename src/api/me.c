@@ -9,6 +9,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "exchange/present.h"
 #include "audit/auditlog.h"
 #include "core/when.h"
 
@@ -63,7 +64,7 @@ dfdg_h_me_get(struct dfdg_req *r)
     }
     /* The citizen sees their own protected address: protection hides it from others only. */
     dfdg_req_audit_then_reply(r, dfdg_req_read_event(r, "me.read", r->actor.person_id, NULL), 200,
-                              dfdg_api_person_json(&p, protected_now, false));
+                              dfdg_present_person(&p, protected_now, false));
 cleanup:
     dfdg_person_cleanup(&p);
 put_store:
@@ -126,7 +127,7 @@ me_list_cb(const struct dfdg_record *rec, void *arg)
         g->t = t;
         c->ngroups++;
     }
-    json_t *o = dfdg_api_record_json(rec, c->cpr);
+    json_t *o = dfdg_present_record(rec, c->cpr);
     if (o == NULL || json_array_append_new(g->records, o) != 0) {
         c->nomem = true;
         return false;

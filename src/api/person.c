@@ -7,6 +7,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "exchange/present.h"
 #include "core/when.h"
 
 /* Resolves DFDG-CPR and the caller's relations to the person; replies on failure. */
@@ -44,51 +45,6 @@ resolve_person(struct dfdg_req *r, struct dfdg_store *s, struct dfdg_relations *
     return true;
 }
 
-static json_t *
-date_or_null(int32_t day)
-{
-    if (day == DFDG_DATE_NONE)
-        return json_null();
-    char buf[DFDG_DATE_LEN];
-    dfdg_date_format(day, buf);
-    return json_string(buf);
-}
-
-json_t *
-dfdg_api_person_json(const struct dfdg_person *p, bool protected_now, bool mask)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "cpr", json_string(p->cpr));
-    json_t *prev = json_array();
-    for (size_t i = 0; i < p->nprevious; i++)
-        json_array_append_new(prev, json_string(p->previous[i]));
-    json_object_set_new(o, "previous_cprs", prev);
-    json_object_set_new(o, "name",
-                        json_pack("{s:s, s:s?, s:s}", "first", p->first, "middle",
-                                  p->middle[0] != '\0' ? p->middle : NULL, "last", p->last));
-    json_object_set_new(o, "birthdate", date_or_null(p->birthdate));
-    json_object_set_new(o, "sex", json_string(p->sex));
-    json_object_set_new(o, "status", json_string(p->status));
-    json_object_set_new(o, "address_protected", json_boolean(protected_now));
-    if (!(protected_now && mask)) {
-        json_t *addrs = json_array();
-        for (size_t i = 0; i < p->naddresses; i++) {
-            const struct dfdg_address *a = &p->addresses[i];
-            json_array_append_new(addrs,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "kommunekode",
-                                            a->kommunekode, "road", a->road, "house", a->house,
-                                            "postcode", a->postcode, "city", a->city, "from",
-                                            date_or_null(a->from), "to", date_or_null(a->to)));
-        }
-        json_object_set_new(o, "addresses", addrs);
-    }
-    json_t *kids = json_array();
-    for (size_t i = 0; i < p->nchildren; i++)
-        json_array_append_new(kids, date_or_null(p->children[i]));
-    json_object_set_new(o, "children_birthdates", kids);
-    return o;
-}
-
 void
 dfdg_h_person_get(struct dfdg_req *r)
 {
@@ -119,7 +75,7 @@ dfdg_h_person_get(struct dfdg_req *r)
      * is logged before the answer leaves. */
     dfdg_req_audit_then_reply(
         r, dfdg_req_read_event(r, "person.read", rel.person_id, NULL), 200,
-        dfdg_api_person_json(&p, protected_now, dfdg_authz_masks_address(&r->actor)));
+        dfdg_present_person(&p, protected_now, dfdg_authz_masks_address(&r->actor)));
 cleanup:
     dfdg_person_cleanup(&p);
 put_store:
@@ -151,7 +107,7 @@ list_cb(const struct dfdg_record *rec, void *arg)
     /* With the relations given, the decision reads nothing from the store. */
     if (dfdg_authz_decide(NULL, &q, NULL) != DFDG_OK)
         return true;
-    json_array_append_new(c->out, dfdg_api_record_json(rec, c->cpr));
+    json_array_append_new(c->out, dfdg_present_record(rec, c->cpr));
     return json_array_size(c->out) < c->limit;
 }
 

@@ -8,56 +8,10 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "exchange/present.h"
 #include "core/when.h"
 
 /* --- rendering ---------------------------------------------------------------------------- */
-
-static const char *
-kind_name(enum dfdg_record_kind k)
-{
-    switch (k) {
-    case DFDG_RECORD_CORRECTION:
-        return "correction";
-    case DFDG_RECORD_CANCELLATION:
-        return "cancellation";
-    default:
-        return "original";
-    }
-}
-
-json_t *
-dfdg_api_record_json(const struct dfdg_record *rec, const char *cpr)
-{
-    char vf[DFDG_DATE_LEN], vt[DFDG_DATE_LEN], at[DFDG_TIME_LEN];
-    dfdg_date_format(rec->valid_from, vf);
-    dfdg_time_format(rec->recorded_at, at);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(rec->id));
-    json_object_set_new(o, "type", json_string(rec->type));
-    if (rec->person_id != 0 && cpr != NULL)
-        json_object_set_new(o, "cpr", json_string(cpr));
-    if (rec->cvr[0] != '\0')
-        json_object_set_new(o, "cvr", json_string(rec->cvr));
-    json_object_set_new(o, "reporter", json_string(rec->reporter));
-    json_object_set_new(o, "source_ref", json_string(rec->source_ref));
-    json_object_set_new(o, "kind", json_string(kind_name(rec->kind)));
-    if (rec->target_id[0] != '\0')
-        json_object_set_new(o, rec->kind == DFDG_RECORD_CANCELLATION ? "cancels" : "corrects",
-                            json_string(rec->target_id));
-    json_object_set_new(o, "valid_from", json_string(vf));
-    if (rec->valid_to != DFDG_DATE_NONE) {
-        dfdg_date_format(rec->valid_to, vt);
-        json_object_set_new(o, "valid_to", json_string(vt));
-    } else {
-        json_object_set_new(o, "valid_to", json_null());
-    }
-    json_object_set_new(o, "recorded_at", json_string(at));
-    json_t *data = json_loads(rec->data != NULL ? rec->data : "{}", 0, NULL);
-    json_object_set_new(o, "data", data != NULL ? data : json_object());
-    if (rec->reason != NULL)
-        json_object_set_new(o, "reason", json_string(rec->reason));
-    return o;
-}
 
 /* The outcome of one ingest item as a JSON object: the success body or a problem. */
 static json_t *
@@ -384,7 +338,7 @@ dfdg_h_record_get(struct dfdg_req *r)
         dfdg_reply_err(r, rc, NULL);
         goto cleanup;
     }
-    json_t *o = dfdg_api_record_json(&rec, person.cpr);
+    json_t *o = dfdg_present_record(&rec, person.cpr);
     rc = dfdg_store_record_successor(s, rec.id, INT64_MAX, &succ);
     if (rc == DFDG_OK) {
         json_object_set_new(

@@ -17,6 +17,7 @@
  */
 #include "core/dfdg.h"
 #include "insight/insight.h"
+#include "exchange/present.h"
 #include "authz/access.h"
 #include "core/when.h"
 
@@ -723,24 +724,6 @@ item_cmp(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-static json_t *
-date_json(int32_t day)
-{
-    if (day == DFDG_DATE_NONE)
-        return json_null();
-    char buf[DFDG_DATE_LEN];
-    dfdg_date_format(day, buf);
-    return json_string(buf);
-}
-
-static const char *
-kind_name(enum dfdg_record_kind k)
-{
-    return k == DFDG_RECORD_CORRECTION     ? "correction"
-           : k == DFDG_RECORD_CANCELLATION ? "cancellation"
-                                           : "original";
-}
-
 /* The last day a record is kept: its chain's end plus the type's retention (null: open). */
 static json_t *
 retained_until(const struct item *it, const struct dfdg_type *t)
@@ -754,32 +737,15 @@ retained_until(const struct item *it, const struct dfdg_type *t)
         return json_null();
     if (!dfdg_date_is_valid_ymd(y, m, d))
         d = 28; /* 29 February into a common year */
-    return date_json(dfdg_date_from_ymd(y, m, d));
+    return dfdg_present_date(dfdg_date_from_ymd(y, m, d));
 }
 
-/* A record as the API shows it (api/records.c, without the CPR), with its place in history. */
+/* A record as the API shows it (without the CPR), with its place in history. */
 static json_t *
 record_json(const struct item *it, const struct dfdg_type *t)
 {
     const struct dfdg_record *rec = &it->rec;
-    char at[DFDG_TIME_LEN];
-    dfdg_time_format(rec->recorded_at, at);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(rec->id));
-    json_object_set_new(o, "type", json_string(rec->type));
-    json_object_set_new(o, "reporter", json_string(rec->reporter));
-    json_object_set_new(o, "source_ref", json_string(rec->source_ref));
-    json_object_set_new(o, "kind", json_string(kind_name(rec->kind)));
-    if (rec->target_id[0] != '\0')
-        json_object_set_new(o, rec->kind == DFDG_RECORD_CANCELLATION ? "cancels" : "corrects",
-                            json_string(rec->target_id));
-    json_object_set_new(o, "valid_from", date_json(rec->valid_from));
-    json_object_set_new(o, "valid_to", date_json(rec->valid_to));
-    json_object_set_new(o, "recorded_at", json_string(at));
-    json_t *data = json_loads(rec->data != NULL ? rec->data : "{}", 0, NULL);
-    json_object_set_new(o, "data", data != NULL ? data : json_object());
-    if (rec->reason != NULL)
-        json_object_set_new(o, "reason", json_string(rec->reason));
+    json_t *o = dfdg_present_record(rec, NULL);
     const char *status =
         it->succ_id[0] != '\0'
             ? (it->succ_kd == DFDG_RECORD_CANCELLATION ? "withdrawn" : "superseded")
@@ -798,38 +764,13 @@ record_json(const struct item *it, const struct dfdg_type *t)
 static json_t *
 person_json(const struct dfdg_person *p, bool protected_now)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "cpr", json_string(p->cpr));
-    json_t *prev = json_array();
-    for (size_t i = 0; i < p->nprevious; i++)
-        json_array_append_new(prev, json_string(p->previous[i]));
-    json_object_set_new(o, "previous_cprs", prev);
-    json_object_set_new(o, "name",
-                        json_pack("{s:s, s:s?, s:s}", "first", p->first, "middle",
-                                  p->middle[0] != '\0' ? p->middle : NULL, "last", p->last));
-    json_object_set_new(o, "birthdate", date_json(p->birthdate));
-    json_object_set_new(o, "sex", json_string(p->sex));
-    json_object_set_new(o, "status", json_string(p->status));
-    json_object_set_new(o, "address_protected", json_boolean(protected_now));
-    json_t *addrs = json_array();
-    for (size_t i = 0; i < p->naddresses; i++) {
-        const struct dfdg_address *a = &p->addresses[i];
-        json_array_append_new(addrs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "kommunekode",
-                                               a->kommunekode, "road", a->road, "house", a->house,
-                                               "postcode", a->postcode, "city", a->city, "from",
-                                               date_json(a->from), "to", date_json(a->to)));
-    }
-    json_object_set_new(o, "addresses", addrs);
+    json_t *o = dfdg_present_person(p, protected_now, false);
     json_t *prot = json_array();
     for (size_t i = 0; i < p->nprotection; i++)
-        json_array_append_new(prot,
-                              json_pack("{s:o, s:o}", "from", date_json(p->protection[i].from),
-                                        "to", date_json(p->protection[i].to)));
+        json_array_append_new(prot, json_pack("{s:o, s:o}", "from",
+                                              dfdg_present_date(p->protection[i].from), "to",
+                                              dfdg_present_date(p->protection[i].to)));
     json_object_set_new(o, "address_protection", prot);
-    json_t *kids = json_array();
-    for (size_t i = 0; i < p->nchildren; i++)
-        json_array_append_new(kids, date_json(p->children[i]));
-    json_object_set_new(o, "children_birthdates", kids);
     /* Source and basis of the master data: the privacy notice's "stamoplysninger fra CPR". */
     json_object_set_new(o, "source", json_string("CPR (Det Centrale Personregister)"));
     json_object_set_new(
