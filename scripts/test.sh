@@ -4,13 +4,21 @@
 #   1. build/       the normal build, warnings as errors;
 #   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (leaks are failures).
 # Exit status 0 only when both pass. Set DFDG_TEST_QUICK=1 to skip the sanitizer build.
-# A third pass, for now only with DFDG_TEST_PG_ENABLE=1 (and never with DFDG_TEST_PG_SKIP=1):
+# A third pass (unless DFDG_TEST_PG_SKIP=1 or DFDG_TEST_PG_ENABLE=0):
 #   3. build-pg/    built with -DDFDG_PG=ON; the tests labelled pg (ctest -L pg) run against a
 #                   throw-away PostgreSQL cluster (scripts/pg-cluster.sh) on a free loopback
 #                   port, which is stopped and removed however the pass ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+pg_pass=0
+if [ "${DFDG_TEST_PG_ENABLE:-1}" = 1 ] && [ "${DFDG_TEST_PG_SKIP:-0}" != 1 ]; then
+  pg_pass=1
+fi
+if [ "$pg_pass" = 1 ]; then
+  bash scripts/install-deps.sh postgresql libpq-dev # one apt run, before any build
+else
+  bash scripts/install-deps.sh
+fi
 jobs=$(nproc 2>/dev/null || echo 2)
 
 run_suite() {
@@ -28,9 +36,8 @@ if [ "${DFDG_TEST_QUICK:-0}" != 1 ]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan -DDFDG_SANITIZE=ON -DDFDG_BENCH=OFF
 fi
-if [ "${DFDG_TEST_PG_ENABLE:-0}" = 1 ] && [ "${DFDG_TEST_PG_SKIP:-0}" != 1 ]; then
+if [ "$pg_pass" = 1 ]; then
   echo "== PostgreSQL build (-DDFDG_PG=ON, ctest -L pg) =="
-  bash scripts/install-deps.sh postgresql libpq-dev
   pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/dfdg-pg.XXXXXX")
   pg_cleanup() {
     bash scripts/pg-cluster.sh stop "$pg_dir" >/dev/null || true

@@ -92,7 +92,9 @@ close_store:
         (void)remove(db);
         return DFDG_EXIT_FAIL;
     }
-    fprintf(stderr, "dfdg init: created %s (schema v%d, development issuer '%s')\n", db,
-            dfdg_store_schema_version(), DEV_ISSUER);
+    /* A PostgreSQL connection string may hold a password: it is not echoed. */
+    bool pg = strncmp(db, "postgres", 8) == 0;
+    fprintf(stderr, "dfdg init: created %s (schema v%d, development issuer '%s')\n",
+            pg ? "the PostgreSQL store" : db, dfdg_store_schema_version(), DEV_ISSUER);
     return DFDG_EXIT_OK;
 }

@@ -33,7 +33,9 @@ usage(FILE *f)
                "Denmark's DFDG). Commands:\n\n");
     for (size_t i = 0; i < DFDG_ARRAY_LEN(commands); i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nRun 'dfdg <command> --help' for a command's options.\n");
+    fprintf(f, "\nRun 'dfdg <command> --help' for a command's options. Every command that takes\n"
+               "--db PATH (SQLite) also takes --pg CONNINFO (PostgreSQL, when built with\n"
+               "-DDFDG_PG=ON), e.g. --pg \"host=127.0.0.1 dbname=dfdg user=dfdg schema=hub\".\n");
 }
 
 void
@@ -65,6 +67,35 @@ dfdg_cli_progress_enabled(void)
     return isatty(STDERR_FILENO) != 0;
 }
 
+/*
+ * "--pg CONNINFO" is "--db postgres:CONNINFO" for every command (DESIGN section 5), rewritten
+ * here once so each command only knows --db. The strings live as long as the process.
+ */
+static void
+rewrite_pg_option(int argc, char **argv)
+{
+    static char buf[4096];
+    size_t used = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *prefix, *conninfo;
+        if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc) {
+            argv[i] = (char *)"--db";
+            prefix = "postgres:";
+            conninfo = argv[++i];
+        } else if (strncmp(argv[i], "--pg=", 5) == 0) {
+            prefix = "--db=postgres:";
+            conninfo = argv[i] + 5;
+        } else {
+            continue;
+        }
+        int n = snprintf(buf + used, sizeof buf - used, "%s%s", prefix, conninfo);
+        if (n < 0 || (size_t)n >= sizeof buf - used)
+            continue; /* too long: left as it is, and the command refuses the option */
+        argv[i] = buf + used;
+        used += (size_t)n + 1;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,6 +112,7 @@ main(int argc, char **argv)
         printf("dfdg 0.1.0\n");
         return DFDG_EXIT_OK;
     }
+    rewrite_pg_option(argc, argv);
     for (size_t i = 0; i < DFDG_ARRAY_LEN(commands); i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

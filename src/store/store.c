@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c: the public storage functions of store.h. dfdg_store_open picks the backend from the
- * URI ("sqlite:PATH" or a plain PATH for SQLite, "postgres:..." / "postgresql://..." for
- * PostgreSQL, which is not built yet); every other function checks the arguments all backends
- * share and dispatches through the handle's vtable (store_int.h).
+ * URI ("sqlite:PATH" or a plain PATH for SQLite, "postgres:CONNINFO" / "postgresql://..." for
+ * PostgreSQL, when built with DFDG_WITH_PG; see pg.c); every other function checks the arguments
+ * all backends share and dispatches through the handle's vtable (store_int.h).
  *
  * Invariants:
  *   1. A backend is only called with a non-NULL handle and non-NULL required pointers.
@@ -48,9 +48,17 @@ dfdg_store_open(const char *uri, enum dfdg_store_mode mode, struct dfdg_store **
         return dfdg_errinfo_set(ei, DFDG_INVAL, "store: empty database location");
     if (mode != DFDG_STORE_OPEN && mode != DFDG_STORE_CREATE)
         return dfdg_errinfo_set(ei, DFDG_INVAL, "store: unknown open mode");
-    if (has_prefix(uri, "postgres:") || has_prefix(uri, "postgresql:"))
+    if (has_prefix(uri, "postgres:") || has_prefix(uri, "postgresql:")) {
+#ifdef DFDG_WITH_PG
+        /* A URI goes to libpq whole; "postgres:CONNINFO" loses its scheme. */
+        if (has_prefix(uri, "postgres://") || has_prefix(uri, "postgresql://"))
+            return dfdg_store_pg_open(uri, mode, out, ei);
+        return dfdg_store_pg_open(strchr(uri, ':') + 1, mode, out, ei);
+#else
         return dfdg_errinfo_set(ei, DFDG_CONFIG,
                                 "store: the PostgreSQL backend is not built into this dfdg");
+#endif
+    }
     const char *path = uri;
     if (has_prefix(uri, "sqlite:"))
         path = uri + strlen("sqlite:");

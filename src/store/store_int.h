@@ -110,5 +110,13 @@ dfdg_err dfdg_store_set_error(struct dfdg_store *s, dfdg_err rc, const char *fmt
 /* Backend constructors, called by dfdg_store_open with the URI's scheme stripped. */
 dfdg_err dfdg_store_sqlite_open(const char *path, enum dfdg_store_mode mode,
                                 struct dfdg_store **out /* OUT */, struct dfdg_errinfo *ei);
+#ifdef DFDG_WITH_PG
+/*
+ * conninfo is a libpq keyword/value string or a postgresql:// URI, either maybe carrying
+ * schema=NAME (pg.c says how a store lives in a schema).
+ */
+dfdg_err dfdg_store_pg_open(const char *conninfo, enum dfdg_store_mode mode,
+                            struct dfdg_store **out /* OUT */, struct dfdg_errinfo *ei);
+#endif
 
 #endif

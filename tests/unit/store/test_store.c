@@ -168,8 +168,9 @@ setup_sqlite(void **state)
  * and each store is a schema of its own in that database, "postgres:<conninfo> schema=t<pid>_<n>",
  * dropped with everything in it when the test ends. Raw SQL goes over libpq with search_path set
  * to the store's schema, as a DBA's psql session would. The few statements the tests write in
- * SQLite's dialect are translated (pg_dialect); the tests that only mean something for SQLite
- * are listed in pg_sqlite_only with the reason, and reported as skipped.
+ * SQLite's dialect (the tamper tests, the migration tests' undoing of later versions) are
+ * translated (pg_dialect); the tests that only mean something for SQLite are listed in
+ * pg_sqlite_only with the reason, and reported as skipped.
  */
 static void
 pg_quiet(void *arg, const char *message)
@@ -262,13 +263,15 @@ pg_fresh_uri(char *uri, size_t n)
 }
 
 /*
- * The tests' SQLite-dialect statements and what a tamperer would write in PostgreSQL instead.
- * "Switching checks off" is dropping the table's CHECK constraints.
+ * The tests' SQLite-dialect statements and what a DBA or a tamperer would write in PostgreSQL
+ * instead (schema_pg.h names the objects). "Switching checks off" is dropping the table's CHECK
+ * constraints; undoing v4 also drops the function its triggers call, which v4 creates again.
  */
 #define PG_DROP_CHECKS(table)                                                                      \
     "DO $$DECLARE c name; BEGIN FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = "      \
     "'" table "'::regclass AND contype = 'c' LOOP EXECUTE format('ALTER TABLE " table              \
     " DROP CONSTRAINT %I', c); END LOOP; END$$;"
+#define PG_IN_SCHEMA "relnamespace = current_schema()::regnamespace"
 
 static const struct {
     const char *sqlite;
@@ -288,14 +291,63 @@ static const struct {
      "UPDATE audit_entry SET entry = '\\x00ff'::bytea, at = 7 WHERE idx = 1;"
      " DELETE FROM audit_entry WHERE idx = 2; DELETE FROM audit_subject WHERE idx = 0;"
      " UPDATE audit_node SET hash = decode(repeat('00', 32), 'hex'); UPDATE audit_sth SET at = 1"},
+    /* The migration tests: undoing v4, and what each version added. */
+    {"DROP INDEX record_ended_cancel; DROP TRIGGER record_no_delete;"
+     " CREATE TRIGGER record_no_delete BEFORE DELETE ON record"
+     " BEGIN SELECT RAISE(ABORT, 'records are append-only: no delete'); END;",
+     "DROP INDEX record_ended_cancel; DROP TRIGGER record_no_delete ON record;"
+     " CREATE TRIGGER record_no_delete BEFORE DELETE ON record FOR EACH ROW"
+     " EXECUTE FUNCTION dfdg_refuse('records are append-only: no delete')"},
+    {"DROP TRIGGER delivery_no_delete;"
+     " CREATE TRIGGER delivery_no_delete BEFORE DELETE ON delivery"
+     " BEGIN SELECT RAISE(ABORT, 'deliveries are append-only: no delete'); END;",
+     "DROP TRIGGER delivery_no_delete ON delivery;"
+     " CREATE TRIGGER delivery_no_delete BEFORE DELETE ON delivery FOR EACH ROW"
+     " EXECUTE FUNCTION dfdg_refuse('deliveries are append-only: no delete');"
+     " DROP FUNCTION dfdg_refuse_delete()"},
+    {"DROP TABLE delivery; DROP TABLE disclosure; DROP TABLE audit_entry; DROP TABLE audit_subject;"
+     " DROP TABLE audit_node; DROP TABLE audit_sth; UPDATE schema_version SET version = 1",
+     "DROP TABLE delivery; DROP FUNCTION dfdg_refuse_delete(); DROP TABLE disclosure;"
+     " DROP TABLE audit_entry; DROP TABLE audit_subject; DROP TABLE audit_node;"
+     " DROP TABLE audit_sth; UPDATE schema_version SET version = 1"},
+    {"SELECT count(*) FROM sqlite_master WHERE name IN ('delivery', 'disclosure',"
+     " 'delivery_org_seq', 'disclosure_person_at', 'delivery_no_update', 'delivery_no_delete',"
+     " 'disclosure_no_update', 'disclosure_no_delete')",
+     "SELECT (SELECT count(*) FROM pg_class WHERE " PG_IN_SCHEMA
+     " AND relname IN ('delivery', 'disclosure', 'delivery_org_seq', 'disclosure_person_at'))"
+     " + (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+     "WHERE " PG_IN_SCHEMA " AND tgname IN ('delivery_no_update', 'delivery_no_delete',"
+     " 'disclosure_no_update', 'disclosure_no_delete'))"},
+    {"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('audit_entry',"
+     " 'audit_subject', 'audit_node', 'audit_sth')",
+     "SELECT count(*) FROM pg_class WHERE " PG_IN_SCHEMA " AND relkind = 'r'"
+     " AND relname IN ('audit_entry', 'audit_subject', 'audit_node', 'audit_sth')"},
+    {"SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit%'",
+     "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE " PG_IN_SCHEMA
+     " AND c.relname LIKE 'audit%' AND NOT t.tgisinternal"},
+    {"SELECT count(*) FROM sqlite_master WHERE (type = 'index' AND name ="
+     " 'record_ended_cancel') OR (type = 'trigger' AND sql LIKE '%retention_delete%')",
+     "SELECT (SELECT count(*) FROM pg_class WHERE " PG_IN_SCHEMA " AND relkind = 'i'"
+     " AND relname = 'record_ended_cancel') + (SELECT count(*) FROM pg_trigger t"
+     " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid WHERE " PG_IN_SCHEMA
+     " AND p.prosrc LIKE '%retention_delete%')"},
+    {"BEGIN; INSERT INTO meta VALUES('retention_delete', 1); DELETE FROM record; COMMIT",
+     "BEGIN; INSERT INTO meta VALUES('retention_delete', '\\x01'::bytea); DELETE FROM record;"
+     " COMMIT"},
 };
 
+/* The statement in PostgreSQL's dialect; one still in SQLite's is named, to be added above. */
 static const char *
 pg_translate(const char *sql)
 {
     for (size_t i = 0; i < DFDG_ARRAY_LEN(pg_dialect); i++)
         if (strcmp(sql, pg_dialect[i].sqlite) == 0)
             return pg_dialect[i].pg;
+    static const char *const sqlite_only[] = {"sqlite_master", "PRAGMA",    "RAISE(",
+                                              "typeof(",       "zeroblob(", " x'"};
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(sqlite_only); i++)
+        if (strstr(sql, sqlite_only[i]) != NULL)
+            fprintf(stderr, "test_store: SQLite SQL with no PostgreSQL translation: %s\n", sql);
     return sql;
 }
 
@@ -3448,12 +3500,6 @@ static const struct {
     const char *why;
 } pg_sqlite_only[] = {
     {test_open_not_a_database, "a store is a file only in SQLite"},
-    {test_migration_v1_to_v2, "SQLite's older schema versions are remade with SQLite's DDL;"
-                              " no PostgreSQL store predates the audit log and retention"},
-    {test_migration_v2_to_v3, "SQLite's older schema versions are remade with SQLite's DDL;"
-                              " no PostgreSQL store predates the audit log and retention"},
-    {test_migration_v3_to_v4, "SQLite's older schema versions are remade with SQLite's DDL;"
-                              " no PostgreSQL store predates the audit log and retention"},
 };
 
 static void
