@@ -32,6 +32,7 @@
 #include "core/uuid.h"
 #include "core/when.h"
 #include "exchange/ingest.h"
+#include "exchange/route.h"
 #include "store/refdata.h"
 
 #include <jansson.h>
@@ -1773,6 +1774,12 @@ write_person(struct seeder *sd, struct plan *pl)
         memcpy(rec.content_hash, it.content_hash, sizeof rec.content_hash);
 
         rc = dfdg_store_record_insert(sd->s, &rec);
+        /* Routed as ingest routes it, so the recipients' feeds hold the history too. */
+        dfdg_strlcpy(rec.owner, rec.reporter, sizeof rec.owner);
+        if (rc == DFDG_OK)
+            rc = dfdg_route_record(sd->s, sr->ti->t, &rec, rec.recorded_at, NULL);
+        if (rc == DFDG_OK && rec.kind != DFDG_RECORD_ORIGINAL)
+            rc = dfdg_route_follow(sd->s, &rec, rec.recorded_at, NULL);
         if (rc != DFDG_OK)
             return dfdg_errinfo_set(sd->ei, rc, "writing a record of person %zu: %s", pl->index + 1,
                                     dfdg_store_last_error(sd->s));
