@@ -863,8 +863,10 @@ watcher_main(void *arg)
         struct dfdg_store *s = dfdg_store_pool_take(srv->st.readers);
         dfdg_err rc = dfdg_store_last_delivery_seq(s, &last);
         dfdg_store_pool_put(srv->st.readers, s);
-        int64_t known = dfdg_feedwait_max_announced(srv->st.feedwait);
-        if (rc == DFDG_OK && last > seen && last > known)
+        /* A delivery newer than the last check may be another process's, for an org this
+         * node never heard of: every waiter queries again (a waiter with nothing new waits
+         * on). Announcements cover this node's own deliveries at once. */
+        if (rc == DFDG_OK && last > seen)
             dfdg_feedwait_poke_all(srv->st.feedwait);
         if (rc == DFDG_OK && last > seen)
             seen = last;

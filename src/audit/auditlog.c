@@ -25,6 +25,7 @@ struct dfdg_audit {
     uint8_t *sk;                          /* Ed25519 signing key (sodium_malloc) */
     uint64_t signed_size;                 /* size of the newest tree head */
     uint64_t signing_size;                /* size being signed, until committed */
+    int64_t last_at;                      /* time of the newest entry known (microseconds) */
 };
 
 struct node_io {
@@ -72,6 +73,18 @@ load_key(struct dfdg_store *s, uint8_t *sk, struct dfdg_errinfo *ei)
     return DFDG_OK;
 }
 
+static bool
+last_at_cb(int64_t idx, int64_t at, const char *entry, size_t len, void *ctx)
+{
+    (void)idx;
+    (void)entry;
+    (void)len;
+    int64_t *out = ctx;
+    if (at > *out)
+        *out = at;
+    return true;
+}
+
 dfdg_err
 dfdg_audit_open(struct dfdg_store *s, struct dfdg_audit **out, struct dfdg_errinfo *ei)
 {
@@ -93,6 +106,8 @@ dfdg_audit_open(struct dfdg_store *s, struct dfdg_audit **out, struct dfdg_errin
     struct node_io io = {s};
     if (rc == DFDG_OK)
         rc = dfdg_merkle_frontier_load(&a->frontier, (uint64_t)size, get_node, &io);
+    if (rc == DFDG_OK && size > 0)
+        rc = dfdg_store_audit_scan(s, size - 1, last_at_cb, &a->last_at);
     struct dfdg_sth sth;
     if (rc == DFDG_OK) {
         dfdg_err r2 = dfdg_store_sth_latest(s, &sth);
@@ -264,7 +279,17 @@ dfdg_audit_sync(struct dfdg_audit *a, struct dfdg_store *s)
     struct node_io io = {s};
     dfdg_log(DFDG_LOG_INFO, "audit.resync", "from=%llu to=%lld",
              (unsigned long long)a->frontier.size, (long long)size);
-    return dfdg_merkle_frontier_load(&a->frontier, (uint64_t)size, get_node, &io);
+    rc = dfdg_merkle_frontier_load(&a->frontier, (uint64_t)size, get_node, &io);
+    /* Another process wrote since: its newest entry's time bounds ours from below. */
+    if (rc == DFDG_OK && size > 0)
+        rc = dfdg_store_audit_scan(s, size - 1, last_at_cb, &a->last_at);
+    return rc;
+}
+
+int64_t
+dfdg_audit_last_at(const struct dfdg_audit *a)
+{
+    return a->last_at;
 }
 
 void
@@ -312,6 +337,13 @@ dfdg_sth_message(const struct dfdg_sth *h, uint8_t out[DFDG_STH_MESSAGE_LEN])
 dfdg_err
 dfdg_audit_sign(struct dfdg_audit *a, struct dfdg_store *s, int64_t now)
 {
+    /* Tree heads are dated in order even when another node signed one a moment ago. */
+    struct dfdg_sth latest;
+    dfdg_err lrc = dfdg_store_sth_latest(s, &latest);
+    if (lrc == DFDG_OK && latest.at >= now)
+        now = latest.at + 1;
+    else if (lrc != DFDG_OK && lrc != DFDG_NOT_FOUND)
+        return lrc;
     struct dfdg_sth h = {.size = (int64_t)a->frontier.size, .at = now};
     dfdg_merkle_frontier_root(&a->frontier, h.root);
     uint8_t msg[DFDG_STH_MESSAGE_LEN];

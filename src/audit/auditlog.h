@@ -45,6 +45,8 @@ dfdg_err dfdg_audit_append(struct dfdg_audit *a, struct dfdg_store *s, json_t *e
  * lock: another process (a second server, an admin command) may have appended entries since.
  */
 dfdg_err dfdg_audit_sync(struct dfdg_audit *a, struct dfdg_store *s);
+/* The time of the newest entry known (after a sync: written by any process). */
+int64_t dfdg_audit_last_at(const struct dfdg_audit *a);
 
 void dfdg_audit_mark(const struct dfdg_audit *a, struct dfdg_audit_mark *m /* OUT */);
 void dfdg_audit_reset(struct dfdg_audit *a, const struct dfdg_audit_mark *m);

@@ -39,7 +39,6 @@ struct dfdg_feedwait {
     size_t nwaiters;                     /* (lock) */
     struct announced *buckets[NBUCKETS]; /* announced seq per org (lock) */
     bool stopping;                       /* (lock) */
-    int64_t max_announced;               /* highest seq announced (lock) */
 };
 
 int64_t
@@ -226,8 +225,6 @@ dfdg_feedwait_announce(struct dfdg_feedwait *w, const char *org, int64_t seq)
     struct announced *a = find_announced(w, org, true);
     if (a != NULL && seq > a->seq)
         a->seq = seq;
-    if (seq > w->max_announced)
-        w->max_announced = seq;
     wake_where(w, is_for_org, org);
     pthread_mutex_unlock(&w->lock);
 }
@@ -238,15 +235,6 @@ dfdg_feedwait_poke_all(struct dfdg_feedwait *w)
     pthread_mutex_lock(&w->lock);
     wake_where(w, is_any, NULL);
     pthread_mutex_unlock(&w->lock);
-}
-
-int64_t
-dfdg_feedwait_max_announced(struct dfdg_feedwait *w)
-{
-    pthread_mutex_lock(&w->lock);
-    int64_t v = w->max_announced;
-    pthread_mutex_unlock(&w->lock);
-    return v;
 }
 
 size_t

@@ -45,8 +45,6 @@ void dfdg_feedwait_announce(struct dfdg_feedwait *w, const char *org, int64_t se
  * another process committed, which no announcement covers.
  */
 void dfdg_feedwait_poke_all(struct dfdg_feedwait *w);
-/* The highest seq announced so far. */
-int64_t dfdg_feedwait_max_announced(struct dfdg_feedwait *w);
 
 /* CLOCK_MONOTONIC in microseconds. */
 int64_t dfdg_feedwait_now(void);

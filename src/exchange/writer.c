@@ -72,9 +72,8 @@ count_group(struct dfdg_writer *w, size_t n, size_t failed)
 static void
 run_group(struct dfdg_writer *w, struct dfdg_write_req *group, size_t n)
 {
-    int64_t now = dfdg_time_now_us();
-    int64_t tx_time = now > w->last_tx_time ? now : w->last_tx_time + 1;
-    struct dfdg_tx tx = {w->store, tx_time, w->audit};
+    int64_t tx_time = 0;
+    struct dfdg_tx tx = {w->store, 0, w->audit};
     struct dfdg_audit_mark group_mark, req_mark;
     dfdg_audit_mark(w->audit, &group_mark);
     size_t failed = 0;
@@ -86,6 +85,14 @@ run_group(struct dfdg_writer *w, struct dfdg_write_req *group, size_t n)
             (void)dfdg_store_rollback(w->store);
         dfdg_audit_mark(w->audit, &group_mark);
     }
+    /* The transaction time is taken with the write lock held, after every other process's
+     * commit: times then increase in commit order across nodes too (every write group
+     * appends an audit entry, so the newest entry's time is the newest commit's). */
+    int64_t now = dfdg_time_now_us();
+    int64_t newest = w->last_tx_time > dfdg_audit_last_at(w->audit) ? w->last_tx_time
+                                                                    : dfdg_audit_last_at(w->audit);
+    tx_time = now > newest ? now : newest + 1;
+    tx.time = tx_time;
     if (rc != DFDG_OK) {
         dfdg_log(DFDG_LOG_ERROR, "writer.begin_failed", "err=%s", dfdg_err_name(rc));
         count_group(w, n, n);

@@ -15,7 +15,6 @@ relationships as they change.
 The development database has no other actors: the tests insert aktoer:10150817 and
 aktoer:12345674 into the org table before the server starts (orgs load at start)."""
 import os
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -42,15 +41,10 @@ def day(offset=0):
     return (TODAY + timedelta(days=offset)).isoformat()
 
 
-def add_actors(db, *cvrs):
-    con = sqlite3.connect(db)
-    try:
-        with con:
-            for cvr in cvrs:
-                con.execute("INSERT OR IGNORE INTO org(org_id, kind, name) VALUES (?, 'aktoer', ?)",
-                            ("aktoer:" + cvr, "Anden aktør " + cvr))
-    finally:
-        con.close()
+def add_actors(h, *cvrs):
+    for cvr in cvrs:
+        h.sql("INSERT INTO org(org_id, kind, name) VALUES (?, 'aktoer', ?) ON CONFLICT DO NOTHING",
+              ("aktoer:" + cvr, "Anden aktør " + cvr))
 
 
 def sample(f, cpr, valid_from):
@@ -62,7 +56,7 @@ class World:
 
     def __init__(self, dfdg, persons, extra_args=()):
         self.h = Hub(dfdg, persons, extra_args=extra_args, start=False)
-        add_actors(self.h.db, ACTOR_CVR, OTHER_CVR)
+        add_actors(self.h, ACTOR_CVR, OTHER_CVR)
         self.h.start()
         try:
             r = self.h.req("GET", "/v1/catalog")

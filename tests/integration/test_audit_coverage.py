@@ -8,7 +8,6 @@ or one that answers without logging, fails the test.
 """
 import json
 import os
-import sqlite3
 import sys
 import time
 
@@ -23,13 +22,8 @@ def absence(ref, cpr=JENS):
             "data": {"absence_type": "10", "notification_date": "2026-01-05"}}
 
 
-def audit_entries(db):
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return [json.loads(bytes(row[0])) for row in
-                con.execute("SELECT entry FROM audit_entry ORDER BY idx")]
-    finally:
-        con.close()
+def audit_entries(h):
+    return [json.loads(bytes(row[0])) for row in h.sql("SELECT entry FROM audit_entry ORDER BY idx")]
 
 
 def setup(h):
@@ -90,11 +84,11 @@ def test_every_personal_route_logs_before_answering(dfdg):
             real_path = kw.pop("path", path)
             if org == "citizen":
                 kw.pop("org", None)
-            before = len(audit_entries(h.db))
+            before = len(audit_entries(h))
             r = h.req(method, real_path, org, **kw)
             assert 200 <= r.status < 300, (method, path, r)
             # The entry was committed before the answer: it is there the moment we look.
-            entries = audit_entries(h.db)
+            entries = audit_entries(h)
             assert len(entries) > before, "%s %s answered without an audit entry" % (
                 method, path)
             e = entries[-1]
@@ -108,14 +102,14 @@ def test_every_personal_route_logs_before_answering(dfdg):
 def test_denied_attempts_are_logged(dfdg):
     h = Hub(dfdg, [person(JENS, "101")])
     try:
-        before = len(audit_entries(h.db))
+        before = len(audit_entries(h))
         r = h.req("GET", "/v1/person", "kommune:147", cpr=JENS)
         assert is_problem(r, 403), r
         r = h.post("kommune:147", absence("denied"))
         assert is_problem(r, 403), r
         r = h.req("GET", "/v1/person", "akasse:3f", cpr=JENS, purpose="statistics")
         assert is_problem(r, 403) and r.json["rule"] == "purpose.kind", r
-        entries = audit_entries(h.db)[before:]
+        entries = audit_entries(h)[before:]
         rules = [(e["org"], e["outcome"], e["rule"] or
                   [x.get("rule") for x in e["records"]]) for e in entries]
         assert ("kommune:147", "denied", "read.relationship") in rules, rules

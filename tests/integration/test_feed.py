@@ -6,7 +6,6 @@ then); every item handed out, every time, is a disclosure row (org, user, purpos
 basis, channel 'feed'); citizens have no feed; the purpose header is enforced; and under
 concurrent writers each consumer sees every record routed to its org exactly once."""
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -81,12 +80,8 @@ def seq(cursor):
 
 
 def disclosures(h, org=None):
-    con = sqlite3.connect(h.db, timeout=10)
-    try:
-        q = "SELECT org_id, sub, record_id, type, purpose, legal_basis, channel FROM disclosure"
-        rows = con.execute(q).fetchall()
-    finally:
-        con.close()
+    rows = h.sql("SELECT org_id, sub, record_id, type, purpose, legal_basis, channel "
+                 "FROM disclosure ORDER BY seq")
     return [x for x in rows if org is None or x[0] == org]
 
 

@@ -9,7 +9,6 @@ recipients and retention, the disclosures, the access log, the controller and th
 insight export by STAR is logged before anything is written."""
 import json
 import os
-import sqlite3
 import stat
 import sys
 import urllib.parse
@@ -123,11 +122,7 @@ def bases(e):
 
 
 def audit_entries(h):
-    con = sqlite3.connect(h.db, timeout=10)
-    try:
-        rows = con.execute("SELECT idx, entry FROM audit_entry ORDER BY idx").fetchall()
-    finally:
-        con.close()
+    rows = h.sql("SELECT idx, entry FROM audit_entry ORDER BY idx")
     return [json.loads(bytes(e)) for _, e in rows]
 
 

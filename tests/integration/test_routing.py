@@ -12,7 +12,6 @@ same routed_to without a new delivery.
 The development database has no other actors: the tests insert aktoer:10150817 and
 aktoer:12345674 into the org table before the server starts (orgs load at start)."""
 import os
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -32,15 +31,10 @@ VIA_ORG = {("kommune", "residence"): "kommune:101", ("akasse", "membership"): "a
 FEED_ORGS = ("kommune:101", "akasse:3f", ACTOR, "dst", "udk") + NOT_ENTITLED
 
 
-def add_actors(db, *cvrs):
-    con = sqlite3.connect(db)
-    try:
-        with con:
-            for cvr in cvrs:
-                con.execute("INSERT OR IGNORE INTO org(org_id, kind, name) VALUES (?, 'aktoer', ?)",
-                            ("aktoer:" + cvr, "Anden aktør " + cvr))
-    finally:
-        con.close()
+def add_actors(h, *cvrs):
+    for cvr in cvrs:
+        h.sql("INSERT INTO org(org_id, kind, name) VALUES (?, 'aktoer', ?) ON CONFLICT DO NOTHING",
+              ("aktoer:" + cvr, "Anden aktør " + cvr))
 
 
 def sample(f, cpr):
@@ -130,7 +124,7 @@ def feed(h, org):
 def setup(dfdg, extra_persons=()):
     h = Hub(dfdg, [person(JENS, "101", first="Jens"), person(SOLO, "101", first="Solo"),
                    *extra_persons], start=False)
-    add_actors(h.db, ACTOR_CVR, OTHER_CVR)
+    add_actors(h, ACTOR_CVR, OTHER_CVR)
     h.start()
     try:
         # The orgs exist: tokens can be minted for them.
