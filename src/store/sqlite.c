@@ -995,90 +995,82 @@ reset:
     return rc;
 }
 
+/* Reads one row of a list into elem; false when the row is malformed. */
+typedef bool (*row_fn)(sqlite3_stmt *st, void *elem);
+
+/* Runs statement id and collects every row into a malloc'ed array of elem_size elements. */
 static dfdg_err
-sq_org_list(struct dfdg_store *s, struct dfdg_org **out /* OUT */, size_t *n /* OUT */)
+list_rows(struct sq_store *q, enum stmt_id id, size_t elem_size, row_fn read, const char *what,
+          void **out /* OUT */, size_t *n /* OUT */)
 {
-    struct sq_store *q = sq(s);
     sqlite3_stmt *st;
-    dfdg_err rc = stmt_get(q, ST_ORG_LIST, &st);
+    dfdg_err rc = stmt_get(q, id, &st);
     if (rc != DFDG_OK)
         return rc;
-    struct dfdg_org *orgs = NULL;
+    char *list = NULL;
     size_t cap = 0, count = 0;
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        void *np = grow(orgs, &cap, count, sizeof *orgs);
-        if (np == NULL) {
-            rc = DFDG_NOMEM;
-            goto free_list;
-        }
-        orgs = np;
-        struct dfdg_org *o = &orgs[count];
-        memset(o, 0, sizeof *o);
-        if (!col_copy(st, 0, o->id, sizeof o->id) || !col_copy(st, 1, o->kind, sizeof o->kind) ||
-            !col_copy(st, 2, o->name, sizeof o->name)) {
-            rc = corrupt(q, "org");
-            goto free_list;
-        }
-        count++;
-    }
-    if (src != SQLITE_DONE) {
-        rc = fail(q, src, "org_list");
-        goto free_list;
-    }
-    stmt_put(q, ST_ORG_LIST, st);
-    *out = orgs;
-    *n = count;
-    return DFDG_OK;
-
-free_list:
-    stmt_put(q, ST_ORG_LIST, st);
-    free(orgs);
-    return rc;
-}
-
-static dfdg_err
-sq_issuer_list(struct dfdg_store *s, struct dfdg_issuer **out /* OUT */, size_t *n /* OUT */)
-{
-    struct sq_store *q = sq(s);
-    sqlite3_stmt *st;
-    dfdg_err rc = stmt_get(q, ST_ISSUER_LIST, &st);
-    if (rc != DFDG_OK)
-        return rc;
-    struct dfdg_issuer *list = NULL;
-    size_t cap = 0, count = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        void *np = grow(list, &cap, count, sizeof *list);
+        void *np = grow(list, &cap, count, elem_size);
         if (np == NULL) {
             rc = DFDG_NOMEM;
             goto free_list;
         }
         list = np;
-        struct dfdg_issuer *is = &list[count];
-        memset(is, 0, sizeof *is);
-        const void *pk = sqlite3_column_blob(st, 1);
-        if (!col_copy(st, 0, is->iss, sizeof is->iss) || pk == NULL ||
-            sqlite3_column_bytes(st, 1) != (int)sizeof is->public_key) {
-            rc = corrupt(q, "issuer");
+        void *elem = list + count * elem_size;
+        memset(elem, 0, elem_size);
+        if (!read(st, elem)) {
+            rc = corrupt(q, what);
             goto free_list;
         }
-        memcpy(is->public_key, pk, sizeof is->public_key);
         count++;
     }
     if (src != SQLITE_DONE) {
-        rc = fail(q, src, "issuer_list");
+        rc = fail(q, src, what);
         goto free_list;
     }
-    stmt_put(q, ST_ISSUER_LIST, st);
+    stmt_put(q, id, st);
     *out = list;
     *n = count;
     return DFDG_OK;
 
 free_list:
-    stmt_put(q, ST_ISSUER_LIST, st);
+    stmt_put(q, id, st);
     free(list);
     return rc;
+}
+
+static bool
+org_row(sqlite3_stmt *st, void *elem)
+{
+    struct dfdg_org *o = elem;
+    return col_copy(st, 0, o->id, sizeof o->id) && col_copy(st, 1, o->kind, sizeof o->kind) &&
+           col_copy(st, 2, o->name, sizeof o->name);
+}
+
+static dfdg_err
+sq_org_list(struct dfdg_store *s, struct dfdg_org **out /* OUT */, size_t *n /* OUT */)
+{
+    return list_rows(sq(s), ST_ORG_LIST, sizeof **out, org_row, "org_list", (void **)out, n);
+}
+
+static bool
+issuer_row(sqlite3_stmt *st, void *elem)
+{
+    struct dfdg_issuer *is = elem;
+    const void *pk = sqlite3_column_blob(st, 1);
+    if (!col_copy(st, 0, is->iss, sizeof is->iss) || pk == NULL ||
+        sqlite3_column_bytes(st, 1) != (int)sizeof is->public_key)
+        return false;
+    memcpy(is->public_key, pk, sizeof is->public_key);
+    return true;
+}
+
+static dfdg_err
+sq_issuer_list(struct dfdg_store *s, struct dfdg_issuer **out /* OUT */, size_t *n /* OUT */)
+{
+    return list_rows(sq(s), ST_ISSUER_LIST, sizeof **out, issuer_row, "issuer_list", (void **)out,
+                     n);
 }
 
 /* --- persons ------------------------------------------------------------------------------ */
