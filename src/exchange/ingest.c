@@ -396,11 +396,54 @@ audit_request(struct dfdg_tx *tx, const struct dfdg_ingest_req *req)
     return rc;
 }
 
+/*
+ * Tells the store what the items will ask about (dfdg_store_prefetch): each subject on its
+ * valid_from (the report rule and routing decide on that day), the source_refs, and the
+ * referral records routing and the report rule look for.
+ */
+static dfdg_err
+prefetch(struct dfdg_store *s, const struct dfdg_ingest_req *req)
+{
+    size_t n = req->nitems;
+    const char **refs = malloc((n + 1) * sizeof *refs);
+    const char **cprs = malloc((n + 1) * sizeof *cprs);
+    int32_t *days = malloc((n + 1) * sizeof *days);
+    char reporter[64];
+    dfdg_ingest_reporter_id(&req->actor, reporter, sizeof reporter);
+    dfdg_err rc = DFDG_NOMEM;
+    if (refs == NULL || cprs == NULL || days == NULL)
+        goto free_arrays;
+    size_t nrefs = 0, ncprs = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct dfdg_ingest_item *it = &req->items[i];
+        if (it->status != 0)
+            continue;
+        refs[nrefs++] = it->source_ref;
+        if (it->cpr[0] != '\0') {
+            cprs[ncprs] = it->cpr;
+            days[ncprs++] = it->valid_from;
+        }
+    }
+    struct dfdg_prefetch pf = {.reporter = reporter,
+                               .source_refs = refs,
+                               .nsources = nrefs,
+                               .cprs = cprs,
+                               .days = days,
+                               .npersons = ncprs,
+                               .query_type = DFDG_REFERRAL_TYPE};
+    rc = nrefs > 0 ? dfdg_store_prefetch(s, &pf) : DFDG_OK;
+free_arrays:
+    free(refs);
+    free(cprs);
+    free(days);
+    return rc;
+}
+
 dfdg_err
 dfdg_ingest_apply(struct dfdg_tx *tx, struct dfdg_write_req *wr)
 {
     struct dfdg_ingest_req *req = (struct dfdg_ingest_req *)wr;
-    dfdg_err rc = DFDG_OK;
+    dfdg_err rc = prefetch(tx->store, req);
     for (size_t i = 0; i < req->nitems && rc == DFDG_OK; i++) {
         struct dfdg_ingest_item *it = &req->items[i];
         if (it->status != 0)

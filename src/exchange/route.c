@@ -15,7 +15,6 @@
 
 #include <jansson.h>
 
-#define REFERRAL_TYPE "other-actor-referral"
 #define REFERRAL_ACTOR_FIELD "actor_cvr"
 
 static const char *
@@ -132,7 +131,7 @@ dfdg_route_record(struct dfdg_store *s, const struct dfdg_type *t, const struct 
             break;
         case DFDG_VIA_REFERRAL: {
             struct dfdg_record_query q = {.person_id = rec->person_id,
-                                          .type = REFERRAL_TYPE,
+                                          .type = DFDG_REFERRAL_TYPE,
                                           .valid_on = day,
                                           .as_of = INT64_MAX};
             if (rp->kind == DFDG_KIND_AKTOER)

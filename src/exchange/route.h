@@ -13,6 +13,8 @@
 #include "store/store.h"
 
 #define DFDG_ROUTE_MAX 16 /* most recipients of one record */
+/* The type whose records route to an other actor (BEK kap. 22: the referral). */
+#define DFDG_REFERRAL_TYPE "other-actor-referral"
 
 /* The orgs a record was routed to, with the seq of each delivery. */
 struct dfdg_routed {

@@ -158,18 +158,6 @@ static const char *const stmt_sql[PG__COUNT] = {
                      " AND r.type = 'akasse-membership' AND r.owner = $2 AND r.kind <> 2"
                      " AND r.valid_from <= $3 AND (r.valid_to IS NULL OR r.valid_to >= $3)"
                      " AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id))",
-    /*
-     * No row back: the id or (reporter, source_ref) exists, or the person does not (the
-     * foreign key, checked here so that no error aborts the writer's transaction).
-     */
-    [PG_RECORD_INSERT] =
-        "INSERT INTO record(id, type, person_id, cvr, reporter, source_ref, valid_from,"
-        " valid_to, recorded_at, kind, target_id, content_hash, data, reason, owner)"
-        " SELECT $1::text, $2::text, $3::bigint, $4::text, $5::text, $6::text, $7::bigint,"
-        " $8::bigint, $9::bigint, $10::smallint, $11::text, $12::bytea, $13::text, $14::text,"
-        " $15::text"
-        " WHERE $3::bigint IS NULL OR EXISTS (SELECT 1 FROM person WHERE person_id = $3::bigint)"
-        " ON CONFLICT DO NOTHING RETURNING seq",
     [PG_RECORD_CLASH] = "SELECT EXISTS(SELECT 1 FROM record WHERE id = $1"
                         " OR (reporter = $2 AND source_ref = $3))",
     [PG_RECORD_GET] = "SELECT " RECORD_COLS " FROM record r WHERE r.id = $1",
@@ -194,12 +182,6 @@ static const char *const stmt_sql[PG__COUNT] = {
                       " AND r.valid_from <= $2 AND (r.valid_to IS NULL OR r.valid_to >= $2)"
                       " AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id)"
                       " ORDER BY 1",
-    /* No row back: the record already reached the org, or the record does not exist. */
-    [PG_DELIVERY_INSERT] = "INSERT INTO delivery(org_id, record_id, reason, created_at)"
-                           " SELECT $1::text, $2::text, $3::text, $4::bigint"
-                           " WHERE EXISTS (SELECT 1 FROM record WHERE id = $2::text)"
-                           " ON CONFLICT DO NOTHING RETURNING seq",
-    [PG_RECORD_EXISTS] = "SELECT EXISTS(SELECT 1 FROM record WHERE id = $1)",
     [PG_FEED] = DELIVERY_HEAD " WHERE d.org_id = $1 AND d.seq > $2 ORDER BY d.seq LIMIT $3",
     [PG_DELIVERIES_OF] = DELIVERY_HEAD " WHERE d.record_id = $1 ORDER BY d.seq",
     [PG_LAST_DELIVERY_SEQ] = "SELECT COALESCE(max(seq), 0) FROM delivery",
@@ -256,6 +238,11 @@ static const char *const stmt_sql[PG__COUNT] = {
     [PG_RETENTION_OFF] = "DELETE FROM meta WHERE key = 'retention_delete'",
     [PG_DELIVERY_DELETE] = "DELETE FROM delivery WHERE record_id = $1",
     [PG_RECORD_DELETE] = "DELETE FROM record WHERE id = $1",
+    [PG_PERSON_EXISTS] = "SELECT EXISTS(SELECT 1 FROM person WHERE person_id = $1)",
+    /* 0: no such record, 2: it reached the org already, 1: it may be delivered. */
+    [PG_DELIVERY_CHECK] = "SELECT CASE WHEN NOT EXISTS(SELECT 1 FROM record WHERE id = $1) THEN 0"
+                          " WHEN EXISTS(SELECT 1 FROM delivery WHERE record_id = $1"
+                          " AND org_id = $2) THEN 2 ELSE 1 END",
 };
 
 /*
@@ -320,6 +307,14 @@ conn_message(PGconn *conn, char *buf, size_t size)
  * Translates a failed result, keeps PostgreSQL's primary message (never its DETAIL, which
  * quotes key values) as the handle's error detail and returns the code.
  */
+static dfdg_err fail(struct dfdg_pg_store *q, const PGresult *res, const char *what);
+
+dfdg_err
+dfdg_pg_fail(struct dfdg_pg_store *q, const PGresult *res, const char *what)
+{
+    return fail(q, res, what);
+}
+
 static dfdg_err
 fail(struct dfdg_pg_store *q, const PGresult *res, const char *what)
 {
@@ -504,7 +499,13 @@ dfdg_pg_exec(struct dfdg_pg_store *q, enum dfdg_pg_stmt id, const struct dfdg_pg
         *out = PQmakeEmptyPGresult(q->conn, PGRES_TUPLES_OK);
         return *out != NULL ? DFDG_OK : DFDG_NOMEM;
     }
-    dfdg_err rc = conn_ready(q);
+    /* Buffered rows go first: the statement must see them (pg_batch.c invariant 2). */
+    dfdg_err rc = dfdg_pg_batch_sync(q);
+    if (rc != DFDG_OK)
+        return rc;
+    if (id == PG_RECORD_DELETE || id == PG_DELIVERY_DELETE)
+        dfdg_pg_batch_reset(q); /* retention: forget what the batch knows of the rows */
+    rc = conn_ready(q);
     if (rc != DFDG_OK)
         return rc;
     char name[16];
@@ -556,7 +557,10 @@ dfdg_pg_scalar(struct dfdg_pg_store *q, enum dfdg_pg_stmt id, const struct dfdg_
 dfdg_err
 dfdg_pg_run(struct dfdg_pg_store *q, const char *sql, const char *what)
 {
-    dfdg_err rc = conn_ready(q);
+    dfdg_err rc = dfdg_pg_batch_sync(q);
+    if (rc != DFDG_OK)
+        return rc;
+    rc = conn_ready(q);
     if (rc != DFDG_OK)
         return rc;
     PGresult *res = PQexec(q->conn, sql);
@@ -1050,6 +1054,7 @@ static void
 pg_close(struct dfdg_store *s)
 {
     struct dfdg_pg_store *q = dfdg_pg(s);
+    dfdg_pg_batch_free(q);
     PQfinish(q->conn);
     free(handle(s));
 }
@@ -1126,6 +1131,7 @@ pg_begin(struct dfdg_store *s)
     }
     q->in_tx = true;
     handle(s)->nsavepoints = 0;
+    dfdg_pg_batch_reset(q);
     return DFDG_OK;
 }
 
@@ -1134,6 +1140,9 @@ pg_commit(struct dfdg_store *s)
 {
     struct dfdg_pg_store *q = dfdg_pg(s);
     handle(s)->nsavepoints = 0;
+    if (q->in_tx && (PQstatus(q->conn) != CONNECTION_OK || !dfdg_pg_in_tx(q) ||
+                     PQtransactionStatus(q->conn) == PQTRANS_INERROR))
+        dfdg_pg_batch_reset(q); /* the rows cannot be sent: the paths below say why */
     if (q->in_tx && PQstatus(q->conn) != CONNECTION_OK) {
         q->in_tx = false;
         return dfdg_store_set_error(s, DFDG_IO,
@@ -1152,7 +1161,15 @@ pg_commit(struct dfdg_store *s)
                                     "postgres: commit: a statement failed earlier in the "
                                     "transaction, so all of it was rolled back");
     }
-    dfdg_err rc = dfdg_pg_run(q, "COMMIT", "commit");
+    /* The buffered rows first; if they fail, nothing of the transaction stays. */
+    dfdg_err rc = dfdg_pg_batch_sync(q);
+    dfdg_pg_batch_reset(q);
+    if (rc != DFDG_OK) {
+        PQclear(PQexec(q->conn, "ROLLBACK"));
+        q->in_tx = false;
+        return rc;
+    }
+    rc = dfdg_pg_run(q, "COMMIT", "commit");
     q->in_tx = dfdg_pg_in_tx(q);
     return rc;
 }
@@ -1162,6 +1179,7 @@ pg_rollback(struct dfdg_store *s)
 {
     struct dfdg_pg_store *q = dfdg_pg(s);
     handle(s)->nsavepoints = 0;
+    dfdg_pg_batch_reset(q);
     /* Rolling back nothing is fine: cleanup paths need not know how far they got. */
     if (!dfdg_pg_in_tx(q)) {
         q->in_tx = false;
@@ -1206,8 +1224,10 @@ pg_savepoint(struct dfdg_store *s, const char *name)
         return dfdg_store_set_error(s, DFDG_INTERNAL, "postgres: more than %d nested savepoints",
                                     SAVEPOINTS_MAX);
     dfdg_err rc = savepoint_exec(&h->pg, "SAVEPOINT", name);
-    if (rc == DFDG_OK)
+    if (rc == DFDG_OK) {
         dfdg_strlcpy(h->savepoints[h->nsavepoints++], name, sizeof h->savepoints[0]);
+        dfdg_pg_batch_savepoint(&h->pg);
+    }
     return rc;
 }
 
@@ -1220,8 +1240,10 @@ pg_release(struct dfdg_store *s, const char *name)
         return dfdg_store_set_error(s, DFDG_IO, "postgres: release: no such savepoint: %s", name);
     dfdg_err rc = savepoint_exec(&h->pg, "RELEASE SAVEPOINT", name);
     /* Releasing a savepoint releases the ones opened after it too. */
-    if (rc == DFDG_OK)
+    if (rc == DFDG_OK) {
         h->nsavepoints = (size_t)i;
+        dfdg_pg_batch_release(&h->pg, (size_t)i);
+    }
     return rc;
 }
 
@@ -1233,6 +1255,8 @@ pg_rollback_to(struct dfdg_store *s, const char *name)
     if (i < 0)
         return dfdg_store_set_error(s, DFDG_IO, "postgres: rollback_to: no such savepoint: %s",
                                     name);
+    /* The buffered rows all came after the savepoint: drop them rather than send them. */
+    dfdg_pg_batch_rollback_to(&h->pg, (size_t)i);
     dfdg_err rc = savepoint_exec(&h->pg, "ROLLBACK TO SAVEPOINT", name);
     /* The savepoint stays open; the ones opened after it are gone. */
     if (rc == DFDG_OK)
@@ -1636,6 +1660,7 @@ pg_person_put(struct dfdg_store *s, struct dfdg_person *p)
     dfdg_err rc = person_check(q, p);
     if (rc != DFDG_OK)
         return rc;
+    dfdg_pg_batch_forget(q); /* the cached persons may change */
     /* Our own transaction (with the write lock) only when the caller has none open. */
     bool own = !dfdg_pg_in_tx(q);
     if (own) {
@@ -1665,7 +1690,9 @@ static dfdg_err
 pg_person_resolve(struct dfdg_store *s, const char *cpr, int64_t *person_id /* OUT */)
 {
     int64_t id = 0;
-    dfdg_err rc = cpr_lookup(dfdg_pg(s), cpr, &id);
+    dfdg_err rc = DFDG_OK;
+    if (!dfdg_pg_cached_person(dfdg_pg(s), cpr, &id))
+        rc = cpr_lookup(dfdg_pg(s), cpr, &id);
     if (rc != DFDG_OK)
         return rc;
     if (id == 0)
@@ -1826,6 +1853,9 @@ pg_person_get(struct dfdg_store *s, int64_t person_id, struct dfdg_person *out /
 static dfdg_err
 pg_residence_on(struct dfdg_store *s, int64_t person_id, int32_t day, char kommunekode[4] /* OUT */)
 {
+    bool found;
+    if (dfdg_pg_cached_residence(dfdg_pg(s), person_id, day, &found, kommunekode))
+        return found ? DFDG_OK : DFDG_NOT_FOUND;
     struct dfdg_pg_params p = {0};
     dfdg_pg_p_int64(&p, person_id);
     dfdg_pg_p_int64(&p, day);
@@ -1844,6 +1874,8 @@ pg_residence_on(struct dfdg_store *s, int64_t person_id, int32_t day, char kommu
 static dfdg_err
 pg_is_protected_on(struct dfdg_store *s, int64_t person_id, int32_t day, bool *out /* OUT */)
 {
+    if (dfdg_pg_cached_protected(dfdg_pg(s), person_id, day, out))
+        return DFDG_OK;
     struct dfdg_pg_params p = {0};
     dfdg_pg_p_int64(&p, person_id);
     dfdg_pg_p_int64(&p, day);
@@ -1879,6 +1911,7 @@ static const struct dfdg_store_vt pg_vt = {
     .issuer_list = pg_issuer_list,
     .person_put = pg_person_put,
     .person_resolve = pg_person_resolve,
+    .prefetch = dfdg_pg_prefetch,
     .person_get = pg_person_get,
     .residence_on = pg_residence_on,
     .is_protected_on = pg_is_protected_on,

@@ -41,7 +41,6 @@ enum dfdg_pg_stmt {
     PG_RESIDENCE_ON,
     PG_PROTECTED_ON,
     PG_MEMBER_ON,
-    PG_RECORD_INSERT,
     PG_RECORD_CLASH,
     PG_RECORD_GET,
     PG_RECORD_BY_SOURCE,
@@ -54,8 +53,6 @@ enum dfdg_pg_stmt {
     PG_COUNT_RECORDS,
     PG_COUNT_PERSONS,
     PG_MEMBERS_ON,
-    PG_DELIVERY_INSERT,
-    PG_RECORD_EXISTS,
     PG_FEED,
     PG_DELIVERIES_OF,
     PG_LAST_DELIVERY_SEQ,
@@ -79,15 +76,18 @@ enum dfdg_pg_stmt {
     PG_RETENTION_OFF,
     PG_DELIVERY_DELETE,
     PG_RECORD_DELETE,
+    PG_PERSON_EXISTS,
+    PG_DELIVERY_CHECK,
     PG__COUNT
 };
 
 struct dfdg_pg_store {
-    struct dfdg_store base; /* must stay first */
-    PGconn *conn;           /* the connection; its statements are prepared (pg.c) */
-    char schema[64];        /* the schema the store lives in ([a-z_][a-z0-9_]*) */
-    char begin_sql[192];    /* BEGIN, lock timeout and this store's advisory lock */
-    bool in_tx;             /* begin succeeded and no commit/rollback since */
+    struct dfdg_store base;      /* must stay first */
+    PGconn *conn;                /* the connection; its statements are prepared (pg.c) */
+    char schema[64];             /* the schema the store lives in ([a-z_][a-z0-9_]*) */
+    char begin_sql[192];         /* BEGIN, lock timeout and this store's advisory lock */
+    bool in_tx;                  /* begin succeeded and no commit/rollback since */
+    struct dfdg_pg_batch *batch; /* the writer's cache and buffered rows (pg_batch.c) */
 };
 
 /* Parameters of one statement: text, int64 (as text) or binary bytes; NULL is SQL NULL. */
@@ -134,6 +134,8 @@ dfdg_err dfdg_pg_scalar(struct dfdg_pg_store *q, enum dfdg_pg_stmt id,
 dfdg_err dfdg_pg_run(struct dfdg_pg_store *q, const char *sql, const char *what);
 /* True while the connection is inside a transaction block (maybe an aborted one). */
 bool dfdg_pg_in_tx(const struct dfdg_pg_store *q);
+/* Records why a statement failed (res may be NULL) and returns the translated error. */
+dfdg_err dfdg_pg_fail(struct dfdg_pg_store *q, const PGresult *res, const char *what);
 /* Records "<what> holds a value out of range" and returns DFDG_CORRUPT. */
 dfdg_err dfdg_pg_corrupt(struct dfdg_pg_store *q, const char *what);
 /* Whether s (NUL-terminated) is valid UTF-8, as PostgreSQL's text requires. */
@@ -150,6 +152,35 @@ bool dfdg_pg_col_bytes(const PGresult *res, int row, int col, void *dst, size_t 
 
 /* Makes room for one more element of arr (see sqlite.c); NULL on failure, arr untouched. */
 void *dfdg_pg_grow(void *arr, size_t *cap, size_t n, size_t elem);
+
+/*
+ * pg_batch.c: the writer's fast path (see there). The transaction hooks are called by pg.c:
+ * sync before any statement is sent (dfdg_pg_exec, dfdg_pg_run, commit), reset when a
+ * transaction ends, the savepoint ones with the savepoint's depth, forget from person_put.
+ * The cached_ functions answer from the prefetch when they can (true / non-NULL), else the
+ * caller runs its statement; batch_record and batch_delivery buffer an insert.
+ */
+struct dfdg_pg_batch;
+dfdg_err dfdg_pg_batch_sync(struct dfdg_pg_store *q);
+void dfdg_pg_batch_reset(struct dfdg_pg_store *q);
+void dfdg_pg_batch_free(struct dfdg_pg_store *q);
+void dfdg_pg_batch_forget(struct dfdg_pg_store *q);
+void dfdg_pg_batch_savepoint(struct dfdg_pg_store *q);
+void dfdg_pg_batch_release(struct dfdg_pg_store *q, size_t depth);
+void dfdg_pg_batch_rollback_to(struct dfdg_pg_store *q, size_t depth);
+dfdg_err dfdg_pg_batch_record(struct dfdg_pg_store *q, struct dfdg_record *r);
+dfdg_err dfdg_pg_batch_delivery(struct dfdg_pg_store *q, struct dfdg_delivery *d);
+dfdg_err dfdg_pg_prefetch(struct dfdg_store *s, const struct dfdg_prefetch *pf);
+bool dfdg_pg_cached_person(struct dfdg_pg_store *q, const char *cpr, int64_t *person_id);
+bool dfdg_pg_cached_residence(struct dfdg_pg_store *q, int64_t person_id, int32_t day, bool *found,
+                              char kommunekode[4]);
+bool dfdg_pg_cached_protected(struct dfdg_pg_store *q, int64_t person_id, int32_t day, bool *out);
+/* The a-kasser of current memberships, '\n' between, or NULL when not cached. */
+const char *dfdg_pg_cached_members(struct dfdg_pg_store *q, int64_t person_id, int32_t day);
+/* True when records_query(qr) is known to find nothing. */
+bool dfdg_pg_cached_no_records(struct dfdg_pg_store *q, const struct dfdg_record_query *qr);
+bool dfdg_pg_cached_source_absent(struct dfdg_pg_store *q, const char *reporter,
+                                  const char *source_ref);
 
 /* pg_records.c: the vtable entries for records, deliveries, disclosures, audit, retention. */
 dfdg_err dfdg_pg_record_insert(struct dfdg_store *s, struct dfdg_record *r);

@@ -105,52 +105,7 @@ dfdg_pg_record_insert(struct dfdg_store *s, struct dfdg_record *r)
     dfdg_err rc = record_check(q, r);
     if (rc != DFDG_OK)
         return rc;
-    struct dfdg_pg_params p = {0};
-    dfdg_pg_p_text(&p, r->id);
-    dfdg_pg_p_text(&p, r->type);
-    if (r->person_id != 0)
-        dfdg_pg_p_int64(&p, r->person_id);
-    else
-        dfdg_pg_p_null(&p);
-    dfdg_pg_p_text_or_null(&p, r->cvr);
-    dfdg_pg_p_text(&p, r->reporter);
-    dfdg_pg_p_text(&p, r->source_ref);
-    dfdg_pg_p_date(&p, r->valid_from);
-    dfdg_pg_p_date(&p, r->valid_to);
-    dfdg_pg_p_int64(&p, r->recorded_at);
-    dfdg_pg_p_int64(&p, (int64_t)r->kind);
-    dfdg_pg_p_text_or_null(&p, r->target_id);
-    dfdg_pg_p_bytes(&p, r->content_hash, sizeof r->content_hash);
-    dfdg_pg_p_text(&p, r->data);
-    if (r->reason != NULL)
-        dfdg_pg_p_text(&p, r->reason);
-    else
-        dfdg_pg_p_null(&p);
-    dfdg_pg_p_text(&p, r->owner[0] != '\0' ? r->owner : r->reporter);
-    int64_t seq = 0;
-    rc = dfdg_pg_scalar(q, PG_RECORD_INSERT, &p, "record_insert", &seq);
-    if (rc == DFDG_OK) {
-        r->seq = seq;
-        return DFDG_OK;
-    }
-    if (rc != DFDG_NOT_FOUND)
-        return rc;
-    /* Nothing inserted: a key exists, or the person does not (the foreign key, as SQLite). */
-    struct dfdg_pg_params c = {0};
-    dfdg_pg_p_text(&c, r->id);
-    dfdg_pg_p_text(&c, r->reporter);
-    dfdg_pg_p_text(&c, r->source_ref);
-    bool clash = false;
-    rc = exists(q, PG_RECORD_CLASH, &c, "record_insert", &clash);
-    if (rc != DFDG_OK)
-        return rc;
-    if (clash)
-        return dfdg_store_set_error(s, DFDG_CONFLICT,
-                                    "postgres: record_insert: a record with this id or this "
-                                    "(reporter, source_ref) exists");
-    return dfdg_store_set_error(s, DFDG_IO,
-                                "postgres: record_insert: the subject person does not exist "
-                                "(foreign key)");
+    return dfdg_pg_batch_record(q, r);
 }
 
 /*
@@ -241,6 +196,8 @@ dfdg_err
 dfdg_pg_record_by_source(struct dfdg_store *s, const char *reporter, const char *source_ref,
                          struct dfdg_record *out /* OUT */)
 {
+    if (dfdg_pg_cached_source_absent(dfdg_pg(s), reporter, source_ref))
+        return DFDG_NOT_FOUND;
     struct dfdg_pg_params p = {0};
     dfdg_pg_p_text(&p, reporter);
     dfdg_pg_p_text(&p, source_ref);
@@ -268,6 +225,8 @@ dfdg_pg_records_query(struct dfdg_store *s, const struct dfdg_record_query *qr, 
                       void *ctx)
 {
     struct dfdg_pg_store *q = dfdg_pg(s);
+    if (dfdg_pg_cached_no_records(q, qr))
+        return DFDG_OK;
     bool by_type = qr->type != NULL;
     bool by_valid = qr->valid_on != DFDG_DATE_NONE;
     enum dfdg_pg_stmt id = by_type ? (by_valid ? PG_QUERY_TYPE_VALID : PG_QUERY_TYPE)
@@ -308,6 +267,15 @@ dfdg_err
 dfdg_pg_is_member_on(struct dfdg_store *s, int64_t person_id, const char *akasse_id, int32_t day,
                      bool *out /* OUT */)
 {
+    const char *members = dfdg_pg_cached_members(dfdg_pg(s), person_id, day);
+    if (members != NULL) {
+        size_t n = strlen(akasse_id);
+        *out = false;
+        for (const char *m = members; *m != '\0' && !*out;
+             m = strchr(m, '\n') ? strchr(m, '\n') + 1 : "")
+            *out = strncmp(m, akasse_id, n) == 0 && (m[n] == '\n' || m[n] == '\0');
+        return DFDG_OK;
+    }
     struct dfdg_pg_params p = {0};
     dfdg_pg_p_int64(&p, person_id);
     dfdg_pg_p_text(&p, akasse_id);
@@ -319,6 +287,21 @@ dfdg_err
 dfdg_pg_members_on(struct dfdg_store *s, int64_t person_id, int32_t day, dfdg_org_cb cb, void *ctx)
 {
     struct dfdg_pg_store *q = dfdg_pg(s);
+    const char *members = dfdg_pg_cached_members(q, person_id, day);
+    if (members != NULL) {
+        /* The callback may write (a delivery): walk a copy, the cache may change meanwhile. */
+        char *copy = strdup(members);
+        if (copy == NULL)
+            return dfdg_store_set_error(s, DFDG_NOMEM, "postgres: members_on: out of memory");
+        for (char *m = copy, *end; *m != '\0'; m = end) {
+            end = strchr(m, '\n');
+            end = end != NULL ? (*end = '\0', end + 1) : m + strlen(m);
+            if (!cb(m, ctx))
+                break;
+        }
+        free(copy);
+        return DFDG_OK;
+    }
     struct dfdg_pg_params p = {0};
     dfdg_pg_p_int64(&p, person_id);
     dfdg_pg_p_int64(&p, day);
@@ -347,33 +330,7 @@ dfdg_pg_delivery_insert(struct dfdg_store *s, struct dfdg_delivery *d)
     struct dfdg_pg_store *q = dfdg_pg(s);
     if (!dfdg_pg_in_tx(q))
         return not_in_tx(q, "delivery_insert");
-    struct dfdg_pg_params p = {0};
-    dfdg_pg_p_text(&p, d->org_id);
-    dfdg_pg_p_text(&p, d->record_id);
-    dfdg_pg_p_text(&p, d->reason);
-    dfdg_pg_p_int64(&p, d->created_at);
-    int64_t seq = 0;
-    dfdg_err rc = dfdg_pg_scalar(q, PG_DELIVERY_INSERT, &p, "delivery_insert", &seq);
-    if (rc == DFDG_OK) {
-        d->seq = seq;
-        return DFDG_OK;
-    }
-    if (rc != DFDG_NOT_FOUND)
-        return rc;
-    /* Nothing inserted: the record reached the org already, or there is no such record. */
-    struct dfdg_pg_params e = {0};
-    dfdg_pg_p_text(&e, d->record_id);
-    bool has = false;
-    rc = exists(q, PG_RECORD_EXISTS, &e, "delivery_insert", &has);
-    if (rc != DFDG_OK)
-        return rc;
-    if (has)
-        return dfdg_store_set_error(s, DFDG_CONFLICT,
-                                    "postgres: delivery_insert: the record already reached "
-                                    "that org");
-    return dfdg_store_set_error(s, DFDG_IO,
-                                "postgres: delivery_insert: the record does not exist "
-                                "(foreign key)");
+    return dfdg_pg_batch_delivery(q, d);
 }
 
 /* Fills d, r (borrowing data and reason from res) and *cpr from a row of DELIVERY_HEAD. */

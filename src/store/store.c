@@ -339,6 +339,20 @@ dfdg_store_person_resolve(struct dfdg_store *s, const char *cpr, int64_t *person
 }
 
 dfdg_err
+dfdg_store_prefetch(struct dfdg_store *s, const struct dfdg_prefetch *pf)
+{
+    dfdg_err rc = start(s);
+    if (rc != DFDG_OK)
+        return rc;
+    if (pf == NULL || (pf->nsources > 0 && pf->source_refs == NULL) ||
+        (pf->npersons > 0 && (pf->cprs == NULL || pf->days == NULL)))
+        return bad_arg(s, "prefetch needs its arrays");
+    if (s->vt->prefetch == NULL)
+        return DFDG_OK;
+    return done(s, s->vt->prefetch(s, pf));
+}
+
+dfdg_err
 dfdg_store_person_get(struct dfdg_store *s, int64_t person_id, struct dfdg_person *out /* OUT */)
 {
     dfdg_err rc = start(s);

@@ -142,6 +142,24 @@ dfdg_err dfdg_store_person_put(struct dfdg_store *s, struct dfdg_person *p,
 /* Resolves any CPR number the person has had. DFDG_NOT_FOUND when unknown. */
 dfdg_err dfdg_store_person_resolve(struct dfdg_store *s, const char *cpr,
                                    int64_t *person_id /* OUT */);
+/*
+ * A hint from a writer about to apply a request, inside its transaction: the persons (CPR
+ * and day) and source_refs its next calls will ask about, and a record type it will query
+ * per person and day (records_query with that type, valid_on the day, as_of now). A backend
+ * may load the answers in a few set-based statements and give them without a round trip
+ * each; every answer stays exactly what the uncached call would give. A no-op where reads
+ * are cheap (SQLite). Entries that are NULL, empty or malformed are skipped.
+ */
+struct dfdg_prefetch {
+    const char *reporter;           /* whose source_refs */
+    const char *const *source_refs; /* nsources source_refs */
+    size_t nsources;
+    const char *const *cprs; /* npersons CPR numbers ... */
+    const int32_t *days;     /* ... each with its day */
+    size_t npersons;
+    const char *query_type; /* NULL: none */
+};
+dfdg_err dfdg_store_prefetch(struct dfdg_store *s, const struct dfdg_prefetch *pf);
 /* Loads master data. Caller cleans up *out with dfdg_person_cleanup. DFDG_NOT_FOUND. */
 dfdg_err dfdg_store_person_get(struct dfdg_store *s, int64_t person_id,
                                struct dfdg_person *out /* OUT */);

@@ -40,6 +40,8 @@ struct dfdg_store_vt {
     /* Failure detail goes to s->errmsg; store.c copies it into the caller's errinfo. */
     dfdg_err (*person_put)(struct dfdg_store *s, struct dfdg_person *p);
     dfdg_err (*person_resolve)(struct dfdg_store *s, const char *cpr, int64_t *person_id);
+    /* NULL: the backend takes no hints. */
+    dfdg_err (*prefetch)(struct dfdg_store *s, const struct dfdg_prefetch *pf);
     dfdg_err (*person_get)(struct dfdg_store *s, int64_t person_id, struct dfdg_person *out);
     dfdg_err (*residence_on)(struct dfdg_store *s, int64_t person_id, int32_t day,
                              char kommunekode[4]);

@@ -3540,6 +3540,132 @@ run_pg(const struct CMUnitTest *tests, size_t n)
 }
 #endif
 
+/* --- the writer's prefetch (dfdg_store_prefetch) ------------------------------------------- */
+
+static void
+prefetch_persons(struct dfdg_store *s, const char *const *cprs, const int32_t *days, size_t n,
+                 const char *reporter, const char *const *refs, size_t nrefs)
+{
+    struct dfdg_prefetch pf = {.reporter = reporter,
+                               .source_refs = refs,
+                               .nsources = nrefs,
+                               .cprs = cprs,
+                               .days = days,
+                               .npersons = n,
+                               .query_type = "other-actor-referral"};
+    assert_int_equal(dfdg_store_prefetch(s, &pf), DFDG_OK);
+}
+
+/*
+ * A prefetch changes no answer: before and after it, and after writes in the same
+ * transaction (which PostgreSQL buffers), every read says what the store holds, and a
+ * savepoint rolled back takes the buffered rows with it.
+ */
+static void
+test_prefetch_keeps_answers(void **state)
+{
+    struct fixture *f = *state;
+    int64_t pid = put_simple_person(f->s, "0101901234");
+    int64_t p2 = put_simple_person(f->s, "0202905678");
+    int32_t jan = day(2024, 1, 1);
+    struct dfdg_record m, ref, m2, dup, late, r4;
+    record_init(&m, 1, "akasse-membership", pid, "akasse:3f", jan, DFDG_DATE_NONE, 1000);
+    insert_one(f->s, &m);
+    record_init(&ref, 2, "other-actor-referral", p2, "kommune:101", jan, DFDG_DATE_NONE, 1100);
+    insert_one(f->s, &ref);
+
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    const char *cprs[] = {"0101901234", "0202905678", "0909909999", "not a cpr"};
+    int32_t days[] = {jan, jan, jan, jan};
+    const char *refs[] = {"ref-3", "ref-1", ""};
+    prefetch_persons(f->s, cprs, days, 4, "akasse:3f", refs, 3);
+
+    int64_t id = 0;
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0101901234", &id), DFDG_OK);
+    assert_int_equal(id, pid);
+    assert_int_equal(dfdg_store_person_resolve(f->s, "0909909999", &id), DFDG_NOT_FOUND);
+    char kode[4];
+    assert_int_equal(dfdg_store_residence_on(f->s, pid, jan, kode), DFDG_OK);
+    assert_string_equal(kode, "101");
+    assert_int_equal(dfdg_store_residence_on(f->s, pid, day(2000, 1, 1), kode), DFDG_NOT_FOUND);
+    bool prot = true;
+    assert_int_equal(dfdg_store_is_protected_on(f->s, pid, jan, &prot), DFDG_OK);
+    assert_false(prot);
+    struct orgs_seen o;
+    assert_int_equal(members(f->s, pid, jan, &o), 1);
+    assert_string_equal(o.ids[0], "akasse:3f");
+    assert_true(member(f->s, pid, "akasse:3f", jan));
+    assert_false(member(f->s, pid, "akasse:3", jan)); /* a prefix is no membership */
+    assert_int_equal(members(f->s, p2, jan, &o), 0);
+    struct collected c;
+    assert_int_equal(query(f->s, p2, "other-actor-referral", jan, INT64_MAX, &c), 1);
+    assert_int_equal(query(f->s, pid, "other-actor-referral", jan, INT64_MAX, &c), 0);
+    struct dfdg_record got = {0};
+    assert_int_equal(dfdg_store_record_by_source(f->s, "akasse:3f", "ref-1", &got), DFDG_OK);
+    assert_string_equal(got.id, m.id);
+    dfdg_record_cleanup(&got);
+    assert_int_equal(dfdg_store_record_by_source(f->s, "akasse:3f", "ref-3", &got), DFDG_NOT_FOUND);
+
+    /* Writes in the transaction show at once: a new membership, its source_ref taken. */
+    record_init(&m2, 3, "akasse-membership", p2, "akasse:3f", jan, DFDG_DATE_NONE, 2000);
+    assert_int_equal(dfdg_store_record_insert(f->s, &m2), DFDG_OK);
+    assert_int_equal(members(f->s, p2, jan, &o), 1);
+    assert_true(member(f->s, p2, "akasse:3f", jan));
+    assert_int_equal(dfdg_store_record_by_source(f->s, "akasse:3f", "ref-3", &got), DFDG_OK);
+    assert_string_equal(got.id, m2.id);
+    dfdg_record_cleanup(&got);
+    record_init(&dup, 30, "akasse-membership", p2, "akasse:3f", jan, DFDG_DATE_NONE, 2000);
+    dfdg_strlcpy(dup.source_ref, "ref-3", sizeof dup.source_ref);
+    assert_int_equal(dfdg_store_record_insert(f->s, &dup), DFDG_CONFLICT);
+    /* A person that does not exist is refused as without the prefetch. */
+    record_init(&late, 31, "akasse-interview", 999999, "akasse:3f", jan, DFDG_DATE_NONE, 2000);
+    assert_int_not_equal(dfdg_store_record_insert(f->s, &late), DFDG_OK);
+
+    /* Deliveries of the new record: once per org, seq growing. */
+    struct dfdg_delivery d1 = {0}, d2 = {0}, d3 = {0};
+    dfdg_strlcpy(d1.org_id, "dst", sizeof d1.org_id);
+    dfdg_strlcpy(d1.record_id, m2.id, sizeof d1.record_id);
+    dfdg_strlcpy(d1.reason, "all", sizeof d1.reason);
+    d1.created_at = 2000;
+    d2 = d1;
+    dfdg_strlcpy(d2.org_id, "udk", sizeof d2.org_id);
+    d3 = d1;
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d1), DFDG_OK);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d2), DFDG_OK);
+    assert_true(d2.seq > d1.seq);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d3), DFDG_CONFLICT);
+
+    /* A savepoint rolled back takes its (buffered) rows along, and only those. */
+    assert_int_equal(dfdg_store_savepoint(f->s, "req"), DFDG_OK);
+    record_init(&r4, 4, "other-actor-referral", pid, "kommune:101", jan, DFDG_DATE_NONE, 2000);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r4), DFDG_OK);
+    assert_int_equal(query(f->s, pid, "other-actor-referral", jan, INT64_MAX, &c), 1);
+    assert_int_equal(dfdg_store_rollback_to(f->s, "req"), DFDG_OK);
+    assert_int_equal(dfdg_store_release(f->s, "req"), DFDG_OK);
+    assert_int_equal(query(f->s, pid, "other-actor-referral", jan, INT64_MAX, &c), 0);
+    assert_int_equal(dfdg_store_record_get(f->s, r4.id, &got), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_record_insert(f->s, &r4), DFDG_OK); /* its keys are free again */
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+
+    /* Committed: everything written is there, once. */
+    assert_int_equal(dfdg_store_record_get(f->s, m2.id, &got), DFDG_OK);
+    assert_record_equal(&got, &m2);
+    dfdg_record_cleanup(&got);
+    assert_int_equal(dfdg_store_record_get(f->s, r4.id, &got), DFDG_OK);
+    dfdg_record_cleanup(&got);
+    int64_t n = 0;
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 4);
+    assert_true(member(f->s, p2, "akasse:3f", jan));
+    /* A later transaction's delivery comes after the buffered ones. */
+    struct dfdg_delivery d4 = d1;
+    dfdg_strlcpy(d4.org_id, "kommune:101", sizeof d4.org_id);
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_delivery_insert(f->s, &d4), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_true(d4.seq > d2.seq);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown)
 
 /* No argument: the suite on SQLite. "pg": the same suite on the PostgreSQL at $DFDG_TEST_PG. */
@@ -3569,6 +3695,7 @@ main(int argc, char **argv)
         T(test_savepoints),
         T(test_members_on),
         T(test_members_on_reentrant),
+        T(test_prefetch_keeps_answers),
         T(test_delivery_feed),
         T(test_feed_reentrant),
         T(test_disclosures),
