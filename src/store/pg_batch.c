@@ -59,6 +59,10 @@ hash_str(const char *s)
         h ^= (unsigned char)*s;
         h *= 1099511628211ull;
     }
+    /* FNV's low bits mix poorly and buckets are picked by them: finish like MurmurHash3. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
     return h;
 }
 
