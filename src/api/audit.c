@@ -9,6 +9,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "api/query.h"
 #include "audit/auditlog.h"
 #include "core/when.h"
 
@@ -61,14 +62,10 @@ dfdg_h_audit_sth(struct dfdg_req *r)
 static bool
 query_u64(struct dfdg_req *r, const char *name, uint64_t *out, struct dfdg_verrors *ve)
 {
-    const char *v = dfdg_req_query(r, name);
-    char *end;
-    unsigned long long n = v != NULL ? strtoull(v, &end, 10) : 0;
-    if (v == NULL || *v == '\0' || *v == '-' || *end != '\0') {
+    if (!dfdg_query_parse_u64(dfdg_req_query(r, name), out)) {
         dfdg_verrors_add(ve, name, "required", "%s must be a non-negative integer", name);
         return false;
     }
-    *out = n;
     return true;
 }
 

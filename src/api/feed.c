@@ -17,6 +17,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "api/query.h"
 #include "exchange/present.h"
 #include "audit/auditlog.h"
 #include "core/when.h"
@@ -46,24 +47,6 @@ feed_free(void *p)
     json_decref(f->items);
     free(f->disc);
     free(f);
-}
-
-static bool
-parse_cursor(const char *s, int64_t *out)
-{
-    if (s == NULL || *s == '\0') {
-        *out = 0;
-        return true;
-    }
-    size_t plen = strlen(CURSOR_PREFIX);
-    if (strncmp(s, CURSOR_PREFIX, plen) != 0 || s[plen] == '\0')
-        return false;
-    char *end;
-    long long v = strtoll(s + plen, &end, 10);
-    if (*end != '\0' || v < 0 || s[plen] == '-' || s[plen] == '+')
-        return false;
-    *out = v;
-    return true;
 }
 
 static void
@@ -210,23 +193,20 @@ dfdg_h_feed(struct dfdg_req *r)
     f->r = r;
     r->ext = f;
     r->ext_free = feed_free;
-    if (!parse_cursor(dfdg_req_query(r, "after"), &f->after))
+    if (!dfdg_query_parse_cursor(dfdg_req_query(r, "after"), CURSOR_PREFIX, &f->after))
         dfdg_verrors_add(&ve, "after", "cursor", "after must be a cursor from an earlier feed");
     f->limit = FEED_LIMIT_DEFAULT;
     const char *l = dfdg_req_query(r, "limit");
+    long n;
     if (l != NULL) {
-        char *end;
-        long n = strtol(l, &end, 10);
-        if (*l == '\0' || *end != '\0' || n < 1 || n > FEED_LIMIT_MAX)
+        if (!dfdg_query_parse_long(l, 1, FEED_LIMIT_MAX, &n))
             dfdg_verrors_add(&ve, "limit", "range", "limit must be 1 to %d", FEED_LIMIT_MAX);
         else
             f->limit = (size_t)n;
     }
     const char *w = dfdg_req_query(r, "wait");
     if (w != NULL) {
-        char *end;
-        long n = strtol(w, &end, 10);
-        if (*w == '\0' || *end != '\0' || n < 0 || n > FEED_WAIT_MAX)
+        if (!dfdg_query_parse_long(w, 0, FEED_WAIT_MAX, &n))
             dfdg_verrors_add(&ve, "wait", "range", "wait must be 0 to %d seconds", FEED_WAIT_MAX);
         else if (n > 0)
             f->deadline_us = dfdg_feedwait_now() + (int64_t)n * 1000000;

@@ -10,6 +10,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "api/query.h"
 #include "audit/auditlog.h"
 #include "core/when.h"
 #include "insight/insight.h"
@@ -49,9 +50,8 @@ dfdg_h_me_access_log(struct dfdg_req *r)
         dfdg_verrors_add(&ve, "before", "cursor", "before must be the \"next\" of an earlier page");
     const char *l = dfdg_req_query(r, "limit");
     if (l != NULL) {
-        char *end;
-        long n = strtol(l, &end, 10);
-        if (*l == '\0' || *end != '\0' || n < 1 || n > DFDG_ACCESS_LOG_MAX)
+        long n;
+        if (!dfdg_query_parse_long(l, 1, DFDG_ACCESS_LOG_MAX, &n))
             dfdg_verrors_add(&ve, "limit", "range", "limit must be 1 to %d", DFDG_ACCESS_LOG_MAX);
         else
             limit = (size_t)n;

@@ -7,6 +7,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "api/query.h"
 #include "exchange/present.h"
 #include "core/when.h"
 
@@ -136,9 +137,8 @@ parse_filters(struct dfdg_req *r, struct dfdg_record_query *q)
                          ei.msg);
     const char *l = dfdg_req_query(r, "limit");
     if (l != NULL) {
-        char *end;
-        long n = strtol(l, &end, 10);
-        if (*l == '\0' || *end != '\0' || n < 1 || n > DFDG_LIST_MAX)
+        long n;
+        if (!dfdg_query_parse_long(l, 1, DFDG_LIST_MAX, &n))
             dfdg_verrors_add(&ve, "limit", "range", "limit must be 1 to %d", DFDG_LIST_MAX);
         else
             q->limit = (size_t)n;

@@ -8,6 +8,7 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "api/ndjson.h"
 #include "exchange/present.h"
 #include "core/when.h"
 
@@ -202,9 +203,10 @@ static void
 prepare_line(struct dfdg_req *r, struct batch_line *bl, struct dfdg_ingest_item *it,
              const char *text, size_t len)
 {
+    /* Every failure below sets it->status too, so the writer skips the item. */
     if (dfdg_json_too_deep(text, len, r->st->cfg.max_json_depth)) {
         bl->problem = dfdg_problem_new(400, "json-too-deep", "JSON nesting is too deep");
-        return;
+        goto set_status;
     }
     json_error_t jerr;
     json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -212,7 +214,7 @@ prepare_line(struct dfdg_req *r, struct batch_line *bl, struct dfdg_ingest_item 
         char detail[256];
         snprintf(detail, sizeof detail, "the line is not valid JSON: %s", jerr.text);
         bl->problem = dfdg_problem_new(400, "malformed-json", detail);
-        return;
+        goto set_status;
     }
     struct dfdg_verrors ve = {0};
     struct dfdg_denial why = {0};
@@ -227,6 +229,7 @@ prepare_line(struct dfdg_req *r, struct batch_line *bl, struct dfdg_ingest_item 
     } else if (rc != DFDG_OK) {
         bl->problem = dfdg_problem_new(dfdg_err_http_status(rc), "internal", dfdg_err_message(rc));
     }
+set_status:
     if (bl->problem != NULL)
         it->status = (int)json_integer_value(json_object_get(bl->problem, "status"));
 }
@@ -242,22 +245,12 @@ dfdg_h_batch_post(struct dfdg_req *r)
     }
     const char *body = r->body != NULL ? r->body : "";
     size_t n = 0;
-    for (const char *p = body; p < body + r->body_len;) {
-        const char *nl = memchr(p, '\n', (size_t)(body + r->body_len - p));
-        const char *end = nl != NULL ? nl : body + r->body_len;
-        for (const char *q = p; q < end; q++) {
-            if (*q != ' ' && *q != '\t' && *q != '\r') {
-                n++;
-                break;
-            }
-        }
-        p = end + 1;
-    }
+    dfdg_err rc = dfdg_ndjson_count(body, r->body_len, r->st->cfg.max_batch_lines, &n);
     if (n == 0) {
         dfdg_reply_problem(r, 400, "empty-batch", "the batch has no records");
         return;
     }
-    if (n > r->st->cfg.max_batch_lines) {
+    if (rc == DFDG_TOO_LARGE) {
         dfdg_reply_problem(r, 413, "too-large", "a batch holds at most %zu records",
                            r->st->cfg.max_batch_lines);
         return;
@@ -271,23 +264,16 @@ dfdg_h_batch_post(struct dfdg_req *r)
     }
     r->ingest.nitems = n;
     r->batch = lines;
-    size_t i = 0, line_no = 0, pending = 0;
-    for (const char *p = body; p < body + r->body_len && i < n;) {
-        const char *nl = memchr(p, '\n', (size_t)(body + r->body_len - p));
-        const char *end = nl != NULL ? nl : body + r->body_len;
-        line_no++;
-        bool blank = true;
-        for (const char *q = p; q < end; q++)
-            if (*q != ' ' && *q != '\t' && *q != '\r')
-                blank = false;
-        if (!blank) {
-            lines[i].line_no = line_no;
-            prepare_line(r, &lines[i], &r->ingest.items[i], p, (size_t)(end - p));
-            if (lines[i].problem == NULL)
-                pending++;
-            i++;
-        }
-        p = end + 1;
+    size_t i = 0, pending = 0;
+    struct dfdg_ndjson_iter it;
+    struct dfdg_ndjson_line line;
+    dfdg_ndjson_init(&it, body, r->body_len);
+    while (i < n && dfdg_ndjson_next(&it, &line)) {
+        lines[i].line_no = line.line_no;
+        prepare_line(r, &lines[i], &r->ingest.items[i], line.text, line.len);
+        if (lines[i].problem == NULL)
+            pending++;
+        i++;
     }
     if (pending == 0) {
         batch_done(r); /* nothing reached the writer: answer at once */

@@ -11,6 +11,9 @@
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z: the instants a time text can name. */
+#define TIME_MIN_US (INT64_C(-719162) * US_PER_DAY)
+#define TIME_MAX_US (INT64_C(2932897) * US_PER_DAY - 1)
 
 static bool
 is_leap(int y)
@@ -237,6 +240,11 @@ dfdg_time_parse(const char *s, size_t len, int64_t *us /* OUT */, struct dfdg_er
         return dfdg_errinfo_set(ei, DFDG_INVAL, "trailing characters after the time");
 
     int64_t local_s = (int64_t)day * 86400 + (int64_t)hh * 3600 + (int64_t)mi * 60 + ss;
-    *us = (local_s - offset_s) * US_PER_SEC + frac;
+    int64_t t = (local_s - offset_s) * US_PER_SEC + frac;
+    /* An offset can carry 0001-01-01 or 9999-12-31 out of the years a time is written in
+     * (dfdg_time_format would clamp it to another instant), so those are refused too. */
+    if (t < TIME_MIN_US || t > TIME_MAX_US)
+        return dfdg_errinfo_set(ei, DFDG_INVAL, "time out of range (years 0001 to 9999 in UTC)");
+    *us = t;
     return DFDG_OK;
 }

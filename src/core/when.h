@@ -38,7 +38,8 @@ void dfdg_time_format(int64_t us, char out[DFDG_TIME_LEN]);
 /*
  * Parses an RFC 3339 time: "YYYY-MM-DDTHH:MM:SS" with optional fraction (up to 6 digits) and
  * "Z" or "+hh:mm"/"-hh:mm". Also accepts a bare date, meaning the end of that day (the last
- * microsecond), which is what "as of 2026-01-31" means to a user.
+ * microsecond), which is what "as of 2026-01-31" means to a user. A time whose UTC instant falls
+ * outside the years 0001 to 9999 (only reachable through an offset) is refused.
  */
 dfdg_err dfdg_time_parse(const char *s, size_t len, int64_t *us /* OUT */, struct dfdg_errinfo *ei);
 

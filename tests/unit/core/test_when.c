@@ -256,6 +256,36 @@ test_time_round_trip(void **state)
     assert_int_equal(parse_time(buf), now);
 }
 
+/* Regression (fuzz_when): an offset carried year 1 or 9999 out of range, and the instant then
+ * formatted as another one (year 0000, which does not parse, or a clamped 9999-12-31). */
+static void
+test_time_offset_out_of_range(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "0001-01-01T00:00:00+00:01",
+        "0001-01-01T00:59:59.999999+01:00",
+        "9999-12-31T23:59:59.999999-00:01",
+        "9999-12-31T23:00:00-01:00",
+    };
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(bad); i++) {
+        int64_t us = 7;
+        struct dfdg_errinfo ei;
+        memset(&ei, 0, sizeof ei);
+        assert_int_equal(dfdg_time_parse(bad[i], strlen(bad[i]), &us, &ei), DFDG_INVAL);
+        assert_non_null(strstr(ei.msg, "out of range"));
+        assert_int_equal(us, 7);
+    }
+    /* The edges themselves, also reached through an offset, are fine and format back. */
+    char buf[DFDG_TIME_LEN];
+    dfdg_time_format(parse_time("0001-01-01T01:00:00+01:00"), buf);
+    assert_string_equal(buf, "0001-01-01T00:00:00.000000Z");
+    dfdg_time_format(parse_time("9999-12-31T22:59:59.999999-01:00"), buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999999Z");
+    dfdg_time_format(parse_time("9999-12-31"), buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999999Z");
+}
+
 int
 main(void)
 {
@@ -270,6 +300,7 @@ main(void)
         cmocka_unit_test(test_time_bare_date_is_end_of_day),
         cmocka_unit_test(test_time_bad),
         cmocka_unit_test(test_time_round_trip),
+        cmocka_unit_test(test_time_offset_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
