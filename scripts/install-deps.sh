@@ -8,6 +8,9 @@ packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
   libcmocka-dev python3 curl sqlite3
+  # libgnutls28-dev: HTTPS and client certificates (src/api/tls.c) on the GnuTLS that
+  # libmicrohttpd is built with; openssl: test_tls.py makes its test certificates with it.
+  libgnutls28-dev openssl
 )
 # Extra packages for optional parts, asked for by name: "$0 clang" etc.
 packages+=("$@")

@@ -23,8 +23,22 @@ struct dfdg_server_config {
     size_t max_json_depth;          /* deepest JSON nesting accepted */
     size_t writer_queue;            /* bound on queued write requests (503 beyond) */
     unsigned connection_timeout;    /* seconds of inactivity before a connection is closed */
+    unsigned request_timeout;       /* seconds for a request to arrive (0: no limit) */
     unsigned max_connections;       /* concurrent connections */
     int32_t access_grace_days;      /* reads after a move or a-kasse change (default 0) */
+    /* TLS (api/tls.c). tls_cert NULL: plain HTTP. Files are read at start. */
+    const char *tls_cert;                              /* PEM: server certificate (chain) */
+    const char *tls_key;                               /* PEM: its key (wiped after start) */
+    const char *tls_client_ca;                         /* PEM: client cert CAs; set: mTLS */
+    const struct dfdg_tls_client_org *tls_client_orgs; /* client cert subject -> org */
+    size_t tls_nclient_orgs;                           /* entries in tls_client_orgs */
+    bool tls_allow_bearer;                             /* mTLS: bearer tokens still accepted */
+};
+
+/* One mapping of a client certificate to an org (mTLS, DESIGN section 5). */
+struct dfdg_tls_client_org {
+    const char *subject; /* the subject DN (RFC 4514, "CN=x,O=y,C=DK") or its CN alone */
+    const char *org;     /* the org id the certificate acts as, e.g. "kommune:101" */
 };
 /* Fills c with the defaults (listen, limits, threads). */
 void dfdg_server_config_defaults(struct dfdg_server_config *c);

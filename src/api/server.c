@@ -18,6 +18,8 @@
  */
 #include "core/dfdg.h"
 #include "api/api_int.h"
+#include "api/conntrack.h"
+#include "api/tls.h"
 #include "audit/auditlog.h"
 #include "authz/token.h"
 #include "core/log.h"
@@ -42,11 +44,13 @@ struct dfdg_server {
     bool watch_stop;             /* (watch_lock) */
     bool watching;               /* the watcher runs */
     struct MHD_Daemon *daemon;   /* libmicrohttpd */
+    struct dfdg_tls *tls;        /* HTTPS, client certificates (api/tls.c), or NULL */
     unsigned port;               /* bound port */
     atomic_long inflight;        /* requests between first callback and completion */
     atomic_ulong requests;       /* completed requests */
     atomic_ulong by_class[6];    /* completed requests by status class (1xx..5xx) */
     atomic_ulong problems;       /* problem responses sent */
+    struct dfdg_conntrack *ct;   /* request arrival deadlines (slow clients) */
 };
 
 void
@@ -61,6 +65,7 @@ dfdg_server_config_defaults(struct dfdg_server_config *c)
     c->max_json_depth = 32;
     c->writer_queue = 4096;
     c->connection_timeout = 30;
+    c->request_timeout = 120;
     c->max_connections = 1024;
 }
 
@@ -113,6 +118,8 @@ status_title(int status)
         return "Unsupported Media Type";
     case 422:
         return "Unprocessable Content";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
     default:
@@ -494,6 +501,21 @@ issuer_lookup(void *ctx, const char *iss, uint8_t pk[32])
 static bool
 authenticate(struct dfdg_req *r)
 {
+    struct dfdg_claims claims;
+    struct dfdg_errinfo ei = {0};
+    /* Mutual TLS: a verified client certificate mapped to an org stands in for the token. */
+    switch (dfdg_tls_authenticate(r->srv->tls, r->conn, &claims, &ei)) {
+    case DFDG_TLS_AUTH_CERT:
+        goto have_claims;
+    case DFDG_TLS_AUTH_MISSING:
+        dfdg_reply_problem(r, 401, "unauthenticated", "%s", ei.msg);
+        return false;
+    case DFDG_TLS_AUTH_INVALID:
+        dfdg_reply_problem(r, 401, "invalid-certificate", "%s", ei.msg);
+        return false;
+    case DFDG_TLS_AUTH_BEARER:
+        break;
+    }
     const char *auth = dfdg_req_header(r, "Authorization");
     if (auth == NULL) {
         dfdg_reply_problem(r, 401, "unauthenticated", "an Authorization: Bearer token is required");
@@ -506,14 +528,13 @@ authenticate(struct dfdg_req *r)
     const char *tok = auth + 7;
     while (*tok == ' ')
         tok++;
-    struct dfdg_claims claims;
-    struct dfdg_errinfo ei = {0};
     int64_t now = dfdg_time_now_us() / 1000000;
     if (dfdg_token_cache_verify(r->st->tokens, tok, strlen(tok), now, issuer_lookup, r->st, &claims,
                                 &ei) != DFDG_OK) {
         dfdg_reply_problem(r, 401, "invalid-token", "%s", ei.msg);
         return false;
     }
+have_claims:
     if (dfdg_actor_from_claims(&claims, &r->actor, &ei) != DFDG_OK) {
         dfdg_reply_problem(r, 401, "invalid-token", "%s", ei.msg);
         return false;
@@ -615,13 +636,41 @@ find_route(struct dfdg_req *r)
 
 /* --- libmicrohttpd callbacks -------------------------------------------------------------- */
 
+/* The body of a 503 whose own problem could not be built (out of memory): no allocation. */
+static const char overloaded_problem[] =
+    "{\"type\":\"urn:dfdg:problem:busy\",\"title\":\"Service Unavailable\",\"status\":503,"
+    "\"detail\":\"overloaded, try again later\"}";
+
+/* Every 503 says when to come back (Retry-After) and is a problem like every other error,
+ * whichever path produced it; a 503 without a problem body gets the fixed one. */
+static bool
+finish_overloaded(struct dfdg_req *r)
+{
+    if (r->status != 503)
+        return false;
+    if (r->retry_after[0] == '\0')
+        dfdg_strlcpy(r->retry_after, "1", sizeof r->retry_after);
+    if (r->resp != NULL && r->resp_type != NULL &&
+        strcmp(r->resp_type, "application/problem+json") == 0)
+        return false;
+    if (r->resp_type == NULL || strcmp(r->resp_type, "application/problem+json") != 0)
+        atomic_fetch_add(&r->srv->problems, 1);
+    free(r->resp);
+    r->resp = NULL;
+    r->resp_type = "application/problem+json";
+    return true;
+}
+
 static enum MHD_Result
 queue_reply(struct dfdg_req *r)
 {
     if (r->status == 0)
         dfdg_reply_err(r, DFDG_INTERNAL, "the handler produced no response");
     struct MHD_Response *resp;
-    if (r->resp != NULL) {
+    if (finish_overloaded(r)) {
+        resp = MHD_create_response_from_buffer(sizeof overloaded_problem - 1,
+                                               (void *)overloaded_problem, MHD_RESPMEM_PERSISTENT);
+    } else if (r->resp != NULL) {
         resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
         if (resp != NULL)
             r->resp = NULL; /* libmicrohttpd owns it now */
@@ -642,10 +691,180 @@ queue_reply(struct dfdg_req *r)
     return ret;
 }
 
-/* The first callback of a request: route, size checks and authentication (no body yet). */
-static void
+/* No request is read further than its route's body cap and this many bytes: a body read only
+ * to be thrown away (an error is waiting, or it passed the cap) is dropped up to there, and
+ * then the connection is closed, so an endless body ends. */
+#define DRAIN_MAX ((size_t)4 << 20)
+
+/* Headers that must appear at most once: each names one thing (the caller, the person, the
+ * purpose, the body's type), and a second copy, say from a proxy, would make it two. */
+static const char *const single_headers[] = {MHD_HTTP_HEADER_AUTHORIZATION, "DFDG-CPR",
+                                             "DFDG-Purpose", MHD_HTTP_HEADER_CONTENT_TYPE,
+                                             MHD_HTTP_HEADER_TRANSFER_ENCODING};
+
+/* The most query parameters a request may have (no route takes more than four). */
+#define QUERY_MAX 32
+
+struct header_scan {
+    unsigned content_lengths;                      /* Content-Length headers */
+    unsigned transfer_codings;                     /* Transfer-Encoding headers */
+    const char *first_length;                      /* the first Content-Length value */
+    const char *coding;                            /* the Transfer-Encoding value */
+    bool lengths_differ;                           /* two Content-Length values differ */
+    unsigned seen[DFDG_ARRAY_LEN(single_headers)]; /* copies of each single header */
+    const char *query[QUERY_MAX];                  /* the query parameters' names */
+    size_t nquery;                                 /* query parameters (may pass QUERY_MAX) */
+    const char *twice;                             /* a query parameter given twice */
+};
+
+static enum MHD_Result
+scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct header_scan *h = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (h->content_lengths++ == 0)
+            h->first_length = value;
+        else if (value == NULL || h->first_length == NULL || strcmp(value, h->first_length) != 0)
+            h->lengths_differ = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        h->transfer_codings++;
+        h->coding = value;
+    }
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(single_headers); i++)
+        if (strcasecmp(key, single_headers[i]) == 0)
+            h->seen[i]++;
+    return MHD_YES;
+}
+
+static enum MHD_Result
+scan_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct header_scan *h = cls;
+    if (h->nquery >= QUERY_MAX) {
+        h->nquery++;
+        return MHD_NO; /* too many: no need to look further */
+    }
+    for (size_t i = 0; i < h->nquery && h->twice == NULL; i++)
+        if (strcmp(h->query[i], key) == 0)
+            h->twice = h->query[i];
+    h->query[h->nquery++] = key;
+    return MHD_YES;
+}
+
+/*
+ * Headers and a query with one meaning only, or 400 (and the connection closes). RFC 9112
+ * sections 6.1 and 6.3: both Content-Length and Transfer-Encoding, or differing
+ * Content-Lengths, are read one way here and maybe another way by a proxy in front (request
+ * smuggling). A second DFDG-CPR, DFDG-Purpose or Authorization, or a query parameter given
+ * twice ("?type=a&type=b"), would leave it open which one counts. (A raw NUL byte inside a
+ * header cannot be seen here: libmicrohttpd 0.9.75 cuts the value at it.)
+ */
+static bool
+headers_are_clear(struct dfdg_req *r)
+{
+    struct header_scan h = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &h);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, scan_query, &h);
+    if (h.transfer_codings > 0 && h.content_lengths > 0) {
+        dfdg_reply_problem(r, 400, "bad-framing",
+                           "the request has both Content-Length and Transfer-Encoding");
+        return false;
+    }
+    if (h.lengths_differ) {
+        dfdg_reply_problem(r, 400, "bad-framing", "the request has conflicting Content-Lengths");
+        return false;
+    }
+    /* RFC 9112 section 6.1: a coding we do not know leaves the body's end unknown. */
+    if (h.transfer_codings == 1 && (h.coding == NULL || strcasecmp(h.coding, "chunked") != 0)) {
+        dfdg_reply_problem(r, 501, "unsupported-transfer-coding",
+                           "the only Transfer-Encoding understood is chunked");
+        return false;
+    }
+    for (size_t i = 0; i < DFDG_ARRAY_LEN(single_headers); i++) {
+        if (h.seen[i] > 1) {
+            dfdg_reply_problem(r, 400, "bad-header", "the %s header appears more than once",
+                               single_headers[i]);
+            return false;
+        }
+    }
+    if (h.nquery > QUERY_MAX) {
+        dfdg_reply_problem(r, 400, "bad-query", "the query has more than %d parameters", QUERY_MAX);
+        return false;
+    }
+    if (h.twice != NULL) {
+        dfdg_reply_problem(r, 400, "bad-query", "the query parameter '%s' is given more than once",
+                           h.twice);
+        return false;
+    }
+    return true;
+}
+
+static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Decodes the %HH escapes of the path and of query names and values (RFC 3986 section 2.1)
+ * as libmicrohttpd's own decoder does, but leaves "%00" as it is: a NUL would cut the string
+ * short for every C reader after us ("/v1/records/<id>%00junk" read as the id, "limit=5%00x"
+ * as 5), so it stays three characters that match no route and pass no validation.
+ */
+static size_t
+unescape_url(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    const char *p = s;
+    while (*p != '\0') {
+        int hi = p[0] == '%' ? hex_value(p[1]) : -1;
+        int lo = hi >= 0 ? hex_value(p[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            p += 3;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/*
+ * The first callback of a request: headers, route, size checks and authentication (no body
+ * yet). Returns true when the reply must go out at once, before the body: libmicrohttpd then
+ * reads none of it and closes the connection after the reply. That is so for unclear framing,
+ * for a Content-Length longer than would ever be drained, and for any error when the client
+ * waits for "100 Continue" before sending its body. Otherwise a body is read (and thrown
+ * away, up to the cap and DRAIN_MAX) and the reply follows it, as clients that send before
+ * they read expect. A denial is never early: it is audit-logged first (log_denial).
+ */
+static bool
 begin_request(struct dfdg_req *r)
 {
+    if (!headers_are_clear(r))
+        return true;
+    const char *cl = dfdg_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long announced = 0;
+    if (cl != NULL) {
+        char *end;
+        announced = strtoull(cl, &end, 10);
+        if (*end != '\0')
+            announced = 0; /* libmicrohttpd refuses a malformed length before we are called */
+    }
+    const char *expect = dfdg_req_header(r, MHD_HTTP_HEADER_EXPECT);
+    bool early = expect != NULL && strcasecmp(expect, "100-continue") == 0;
     r->route = find_route(r);
     if (r->route == NULL) {
         if (r->allow[0] != '\0')
@@ -653,24 +872,19 @@ begin_request(struct dfdg_req *r)
                                r->method, r->allow);
         else
             dfdg_reply_problem(r, 404, "not-found", "no such resource");
-        return;
+        return early || announced > DRAIN_MAX;
     }
     r->body_max = (r->route->flags & DFDG_ROUTE_BATCH)  ? r->st->cfg.max_batch_body
                   : (r->route->flags & DFDG_ROUTE_BODY) ? r->st->cfg.max_body
                                                         : 0;
-    const char *cl = dfdg_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL) {
-        char *end;
-        unsigned long long n = strtoull(cl, &end, 10);
-        if (*end == '\0' && n > r->body_max) {
-            r->body_too_large = true;
-            dfdg_reply_problem(r, 413, "too-large", "the body is larger than %zu bytes",
-                               r->body_max);
-            return;
-        }
+    if (announced > r->body_max) {
+        r->body_too_large = true;
+        dfdg_reply_problem(r, 413, "too-large", "the body is larger than %zu bytes", r->body_max);
+        return early || announced > r->body_max + DRAIN_MAX;
     }
     if ((r->route->flags & DFDG_ROUTE_AUTH) && !authenticate(r))
-        return;
+        return early && !(r->status == 403 && r->authed);
+    return false;
 }
 
 static bool
@@ -696,6 +910,31 @@ append_body(struct dfdg_req *r, const char *data, size_t n)
     return true;
 }
 
+/* The connection's arrival tracker (conntrack.h), or NULL when it is not tracked. */
+static struct dfdg_conn *
+tracked(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code)
+{
+    struct dfdg_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = dfdg_conntrack_open(srv->ct, ci != NULL ? ci->connect_fd : -1);
+    } else {
+        /* libmicrohttpd closes the socket only after this (conntrack.c invariant 1). */
+        dfdg_conntrack_close(srv->ct, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                const char *version, const char *upload_data, size_t *upload_data_size,
@@ -715,18 +954,27 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
         r->started_us = dfdg_time_now_us();
         *con_cls = r;
         atomic_fetch_add(&srv->inflight, 1);
-        begin_request(r);
+        if (begin_request(r)) {
+            dfdg_conntrack_arrived(srv->ct, tracked(conn));
+            return queue_reply(r);
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
         if (r->status == 0 && r->body_max == 0) {
             r->body_too_large = true; /* a body where none is expected */
-        } else if (r->status == 0 && !append_body(r, upload_data, *upload_data_size)) {
+        } else if (r->status == 0 && !append_body(r, upload_data, n)) {
             dfdg_reply_err(r, DFDG_NOMEM, NULL);
         }
-        *upload_data_size = 0;
+        if ((r->status != 0 || r->body_too_large) &&
+            !dfdg_conntrack_drain(srv->ct, tracked(conn), n, r->body_max + DRAIN_MAX))
+            return MHD_NO; /* thrown away long enough: close without an answer */
         return MHD_YES;
     }
+    /* The whole request is in: its arrival deadline no longer applies. */
+    dfdg_conntrack_arrived(srv->ct, tracked(conn));
     if (r->suspended) {
         /* Resumed by the writer: build the reply from the outcome. */
         r->suspended = false;
@@ -756,6 +1004,7 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct dfdg_server *srv = cls;
     struct dfdg_req *r = *con_cls;
+    dfdg_conntrack_next(srv->ct, tracked(conn)); /* the next request's clock starts */
     if (r == NULL)
         return;
     int64_t us = dfdg_time_now_us() - r->started_us;
@@ -831,6 +1080,18 @@ dfdg_metrics_render(struct dfdg_req *r)
         atomic_load(&srv->inflight), (unsigned long long)ws.groups, (unsigned long long)ws.requests,
         (unsigned long long)ws.failed, (unsigned long long)ws.rejected, (unsigned long long)hits,
         (unsigned long long)misses);
+    if (n > 0 && n < 4096) {
+        int m = snprintf(buf + n, 4096 - (size_t)n,
+                         "# HELP dfdg_http_request_timeouts_total Connections closed because a "
+                         "request did not arrive within the request timeout.\n"
+                         "# TYPE dfdg_http_request_timeouts_total counter\n"
+                         "dfdg_http_request_timeouts_total %llu\n",
+                         (unsigned long long)dfdg_conntrack_cut_count(srv->ct));
+        if (m > 0 && m < 4096 - n)
+            n += m;
+        else
+            buf[n] = '\0';
+    }
     dfdg_reply_raw(r, 200, "text/plain; version=0.0.4", buf, n > 0 ? (size_t)n : 0);
 }
 
@@ -969,6 +1230,8 @@ dfdg_server_start(const struct dfdg_server_config *c, struct dfdg_server **out,
         rc = dfdg_token_cache_new(4096, &srv->st.tokens);
     if (rc == DFDG_OK)
         rc = dfdg_feedwait_new(&srv->st.feedwait);
+    if (rc == DFDG_OK)
+        rc = dfdg_conntrack_new(c->request_timeout, &srv->ct);
     if (rc != DFDG_OK)
         goto free_srv;
     unsigned threads = c->threads;
@@ -986,20 +1249,27 @@ dfdg_server_start(const struct dfdg_server_config *c, struct dfdg_server **out,
     dfdg_store_pool_put(srv->st.readers, s);
     if (rc != DFDG_OK)
         goto free_pool;
+    rc = dfdg_tls_new(c, &srv->st, &srv->tls, ei);
+    if (rc != DFDG_OK)
+        goto free_pool;
     rc = dfdg_writer_start(c->store_uri, c->writer_queue, &srv->st.writer, ei);
     if (rc != DFDG_OK)
         goto free_pool;
     srv->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC, 0, NULL, NULL,
-        access_handler, srv, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+            dfdg_tls_daemon_flags(srv->tls),
+        0, NULL, NULL, access_handler, srv, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout, MHD_OPTION_CONNECTION_LIMIT,
-        c->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, connection_notify, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_url, NULL, MHD_OPTION_CONNECTION_TIMEOUT, c->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, c->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY,
+        dfdg_tls_daemon_options(srv->tls), MHD_OPTION_END);
     if (srv->daemon == NULL) {
         rc = dfdg_errinfo_set(ei, DFDG_CONFIG, "cannot listen on %s (address in use?)", c->listen);
         goto stop_writer;
     }
+    dfdg_tls_started(srv->tls); /* GnuTLS has its copy: the key leaves our memory */
     pthread_mutex_init(&srv->watch_lock, NULL);
     pthread_cond_init(&srv->watch_cond, NULL);
     srv->watching = pthread_create(&srv->watcher, NULL, watcher_main, srv) == 0;
@@ -1013,6 +1283,8 @@ stop_writer:
 free_pool:
     dfdg_store_pool_free(srv->st.readers);
 free_srv:
+    dfdg_tls_free(srv->tls);
+    dfdg_conntrack_free(srv->ct);
     dfdg_feedwait_free(srv->st.feedwait);
     dfdg_token_cache_free(srv->st.tokens);
     free_catalog_text(&srv->st);
@@ -1056,6 +1328,8 @@ dfdg_server_stop(struct dfdg_server *srv, unsigned grace_seconds)
     for (unsigned i = 0; i < 200 && atomic_load(&srv->inflight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(srv->daemon);
+    dfdg_conntrack_free(srv->ct); /* after the daemon: every connection has closed */
+    dfdg_tls_free(srv->tls);
     dfdg_store_pool_free(srv->st.readers);
     dfdg_feedwait_free(srv->st.feedwait);
     dfdg_token_cache_free(srv->st.tokens);
