@@ -416,6 +416,123 @@ copy_send(struct dfdg_pg_store *q, const char *sql, struct cbuf *buf, const char
     return rc;
 }
 
+static dfdg_err nomem(struct dfdg_pg_store *q, const char *what);
+
+#define RECORD_COLUMNS                                                                             \
+    "record(seq, id, type, person_id, cvr, reporter, owner, source_ref, valid_from, valid_to,"     \
+    " recorded_at, kind, target_id, content_hash, data, reason)"
+#define DELIVERY_COLUMNS "delivery(seq, org_id, record_id, reason, created_at)"
+/* Rows up to which one INSERT ... VALUES statement beats COPY's extra round trips. */
+#define SMALL_SYNC_ROWS 32
+
+/* Appends n bytes of text to out, keeping it NUL-terminated; false when out of memory. */
+static bool
+cb_add(struct cbuf *out, const char *text, size_t n)
+{
+    if (!cb_reserve(out, n + 1))
+        return false;
+    memcpy(out->p + out->len, text, n);
+    out->len += n;
+    out->p[out->len] = '\0';
+    return true;
+}
+
+/*
+ * Appends the rows of a COPY text buffer as a VALUES list: each field unescaped, then quoted
+ * with PQescapeLiteral (\N is NULL). PostgreSQL casts the quoted literals to the columns'
+ * types as an INSERT does, so the rows mean what the COPY would.
+ */
+static bool
+copy_to_values(PGconn *conn, const struct cbuf *b, struct cbuf *out)
+{
+    char *field = malloc(b->len + 1);
+    if (field == NULL)
+        return false;
+    bool ok = true;
+    size_t i = 0, row = 0;
+    while (ok && i < b->len) {
+        ok = row == 0 ? cb_add(out, "(", 1) : cb_add(out, ",(", 2);
+        row++;
+        for (bool first = true; ok; first = false) {
+            size_t n = 0;
+            bool null = b->len - i >= 2 && b->p[i] == '\\' && b->p[i + 1] == 'N' &&
+                        (i + 2 == b->len || b->p[i + 2] == '\t' || b->p[i + 2] == '\n');
+            if (null)
+                i += 2;
+            while (!null && i < b->len && b->p[i] != '\t' && b->p[i] != '\n') {
+                char c = b->p[i++];
+                if (c == '\\' && i < b->len) {
+                    char e = b->p[i++];
+                    c = e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
+                }
+                field[n++] = c;
+            }
+            field[n] = '\0';
+            if (!first)
+                ok = cb_add(out, ",", 1);
+            if (ok && null) {
+                ok = cb_add(out, "NULL", 4);
+            } else if (ok) {
+                char *lit = PQescapeLiteral(conn, field, n);
+                ok = lit != NULL && cb_add(out, lit, strlen(lit));
+                PQfreemem(lit);
+            }
+            if (i >= b->len || b->p[i++] == '\n')
+                break;
+        }
+        ok = ok && cb_add(out, ")", 1);
+    }
+    free(field);
+    return ok;
+}
+
+/* The statement moving the sequences on after the numbers handed out (invariant 3). */
+static void
+setval_sql(const struct dfdg_pg_batch *b, char *sql, size_t size)
+{
+    snprintf(sql, size,
+             "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('record', 'seq'),"
+             " %lld, %s), pg_catalog.setval(pg_catalog.pg_get_serial_sequence('delivery', 'seq'),"
+             " %lld, %s)",
+             (long long)(b->rec_seq >= 1 ? b->rec_seq : 1), b->rec_seq >= 1 ? "true" : "false",
+             (long long)(b->del_seq >= 1 ? b->del_seq : 1), b->del_seq >= 1 ? "true" : "false");
+}
+
+/* Sends a few rows and the sequences in one round trip (one multi-statement query). */
+static dfdg_err
+small_send(struct dfdg_pg_store *q, struct dfdg_pg_batch *b)
+{
+    struct cbuf sql = {0};
+    char sv[400];
+    setval_sql(b, sv, sizeof sv);
+    bool ok = true;
+    if (b->rec.rows > 0)
+        ok = cb_add(&sql, "INSERT INTO " RECORD_COLUMNS " VALUES ",
+                    strlen("INSERT INTO " RECORD_COLUMNS " VALUES ")) &&
+             copy_to_values(q->conn, &b->rec, &sql) && cb_add(&sql, ";", 1);
+    if (ok && b->del.rows > 0)
+        ok = cb_add(&sql, "INSERT INTO " DELIVERY_COLUMNS " VALUES ",
+                    strlen("INSERT INTO " DELIVERY_COLUMNS " VALUES ")) &&
+             copy_to_values(q->conn, &b->del, &sql) && cb_add(&sql, ";", 1);
+    ok = ok && cb_add(&sql, sv, strlen(sv));
+    if (!ok) {
+        free(sql.p);
+        return nomem(q, "sending rows");
+    }
+    dfdg_err rc = DFDG_OK;
+    if (PQsendQuery(q->conn, sql.p) != 1)
+        rc = dfdg_pg_fail(q, NULL, "sending rows");
+    PGresult *res;
+    while ((res = PQgetResult(q->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (rc == DFDG_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            rc = dfdg_pg_fail(q, res, "sending rows");
+        PQclear(res);
+    }
+    free(sql.p);
+    return rc;
+}
+
 dfdg_err
 dfdg_pg_batch_sync(struct dfdg_pg_store *q)
 {
@@ -424,31 +541,22 @@ dfdg_pg_batch_sync(struct dfdg_pg_store *q)
         return DFDG_OK;
     b->syncing = true;
     dfdg_err rc = DFDG_OK;
-    if (b->rec.rows > 0)
-        rc = copy_send(q,
-                       "COPY record(seq, id, type, person_id, cvr, reporter, owner, source_ref,"
-                       " valid_from, valid_to, recorded_at, kind, target_id, content_hash, data,"
-                       " reason) FROM STDIN",
-                       &b->rec, "sending records");
-    if (rc == DFDG_OK && b->del.rows > 0)
-        rc = copy_send(q, "COPY delivery(seq, org_id, record_id, reason, created_at) FROM STDIN",
-                       &b->del, "sending deliveries");
-    if (rc == DFDG_OK) {
-        /* Invariant 3: the sequences go on after the numbers handed out. */
-        char r[24], d[24];
-        snprintf(r, sizeof r, "%lld", (long long)b->rec_seq);
-        snprintf(d, sizeof d, "%lld", (long long)b->del_seq);
-        const char *values[2] = {r, d};
-        PGresult *res = PQexecParams(
-            q->conn,
-            "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('record', 'seq'),"
-            " GREATEST($1::bigint, 1), $1::bigint >= 1),"
-            " pg_catalog.setval(pg_catalog.pg_get_serial_sequence('delivery', 'seq'),"
-            " GREATEST($2::bigint, 1), $2::bigint >= 1)",
-            2, NULL, values, NULL, NULL, 0);
-        if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-            rc = dfdg_pg_fail(q, res, "moving the sequences on");
-        PQclear(res);
+    if (b->rec.rows + b->del.rows <= SMALL_SYNC_ROWS) {
+        rc = small_send(q, b);
+    } else {
+        if (b->rec.rows > 0)
+            rc = copy_send(q, "COPY " RECORD_COLUMNS " FROM STDIN", &b->rec, "sending records");
+        if (rc == DFDG_OK && b->del.rows > 0)
+            rc =
+                copy_send(q, "COPY " DELIVERY_COLUMNS " FROM STDIN", &b->del, "sending deliveries");
+        if (rc == DFDG_OK) {
+            char sv[400];
+            setval_sql(b, sv, sizeof sv);
+            PGresult *res = PQexec(q->conn, sv);
+            if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+                rc = dfdg_pg_fail(q, res, "moving the sequences on");
+            PQclear(res);
+        }
     }
     b->rec.len = b->rec.rows = 0;
     b->del.len = b->del.rows = 0;
@@ -781,26 +889,30 @@ is_cpr(const char *s)
  * The relationships of each (CPR, day): the statements PG_CPR_RESOLVE, PG_RESIDENCE_ON,
  * PG_PROTECTED_ON and PG_MEMBERS_ON of pg.c over a set, plus whether a record of the query
  * type ($3) begins on or before the day (if so, records_query asks the table itself).
+ * Every look-up is a scalar subquery, so each stays an index probe per row: as joins, the
+ * planner may hash a whole table per request when its statistics are stale (a young store),
+ * which made ingest grow slower with every record.
  */
 static const char facts_sql[] =
-    "SELECT i.cpr, c.person_id, i.day,"
-    " (SELECT a.kommunekode FROM person_address a WHERE a.person_id = c.person_id"
-    "   AND a.valid_from <= i.day AND (a.valid_to IS NULL OR i.day < a.valid_to)"
+    "SELECT t.cpr, t.pid, t.day,"
+    " (SELECT a.kommunekode FROM person_address a WHERE a.person_id = t.pid"
+    "   AND a.valid_from <= t.day AND (a.valid_to IS NULL OR t.day < a.valid_to)"
     "   ORDER BY a.valid_from DESC, a.pos DESC LIMIT 1),"
-    " EXISTS(SELECT 1 FROM person_protection p WHERE p.person_id = c.person_id"
-    "   AND p.valid_from <= i.day AND (p.valid_to IS NULL OR i.day < p.valid_to)),"
+    " EXISTS(SELECT 1 FROM person_protection p WHERE p.person_id = t.pid"
+    "   AND p.valid_from <= t.day AND (p.valid_to IS NULL OR t.day < p.valid_to)),"
     " array_to_string(ARRAY(SELECT DISTINCT r.owner COLLATE \"C\" FROM record r"
-    "   WHERE r.person_id = c.person_id AND r.type = '" MEMBERSHIP_TYPE "' AND r.kind <> 2"
-    "   AND r.valid_from <= i.day AND (r.valid_to IS NULL OR r.valid_to >= i.day)"
+    "   WHERE r.person_id = t.pid AND r.type = '" MEMBERSHIP_TYPE "' AND r.kind <> 2"
+    "   AND r.valid_from <= t.day AND (r.valid_to IS NULL OR r.valid_to >= t.day)"
     "   AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id) ORDER BY 1), E'\\n'),"
-    " EXISTS(SELECT 1 FROM record r WHERE r.person_id = c.person_id AND r.type = $3"
-    "   AND r.valid_from <= i.day)"
-    " FROM unnest($1::text[], $2::bigint[]) AS i(cpr, day)"
-    " LEFT JOIN person_cpr c ON c.cpr = i.cpr";
+    " EXISTS(SELECT 1 FROM record r WHERE r.person_id = t.pid AND r.type = $3"
+    "   AND r.valid_from <= t.day)"
+    " FROM (SELECT i.cpr, i.day, (SELECT c.person_id FROM person_cpr c WHERE c.cpr = i.cpr) AS pid"
+    "   FROM unnest($1::text[], $2::bigint[]) AS i(cpr, day) OFFSET 0) t";
 
+/* Which of the reporter's source_refs exist (a probe of the unique key each, as above). */
 static const char sources_sql[] =
     "SELECT s FROM unnest($2::text[]) AS s"
-    " WHERE EXISTS(SELECT 1 FROM record r WHERE r.reporter = $1 AND r.source_ref = s)";
+    " WHERE (SELECT true FROM record r WHERE r.reporter = $1 AND r.source_ref = s)";
 
 static dfdg_err
 load_facts(struct dfdg_pg_store *q, struct dfdg_pg_batch *b, const struct dfdg_prefetch *pf)

@@ -3664,6 +3664,27 @@ test_prefetch_keeps_answers(void **state)
     assert_int_equal(dfdg_store_delivery_insert(f->s, &d4), DFDG_OK);
     assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
     assert_true(d4.seq > d2.seq);
+
+    /* Text that COPY and a VALUES list must escape, in a few rows and in many (PostgreSQL
+     * sends those two ways). */
+    static char tricky[] = "{\"note\":\"tab\there, line\\nbreak, back\\\\slash \\\\N 'q' \\\"\"}";
+    for (unsigned rows = 1; rows <= 40; rows += 39) {
+        struct dfdg_record many[40];
+        assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+        for (unsigned i = 0; i < rows; i++) {
+            record_init(&many[i], 100 + rows + i, "akasse-interview", pid, "akasse:3f", jan,
+                        DFDG_DATE_NONE, 3000);
+            many[i].data = tricky;
+            many[i].reason = (char *)"a\\b\tc";
+            assert_int_equal(dfdg_store_record_insert(f->s, &many[i]), DFDG_OK);
+        }
+        assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+        for (unsigned i = 0; i < rows; i++) {
+            assert_int_equal(dfdg_store_record_get(f->s, many[i].id, &got), DFDG_OK);
+            assert_record_equal(&got, &many[i]);
+            dfdg_record_cleanup(&got);
+        }
+    }
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown)
