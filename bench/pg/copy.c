@@ -4,8 +4,8 @@
  * "bench/pg"). The same record rows that bench_ingest sends over HTTP go straight into a
  * fresh schema of the same database with a plain libpq program: COPY FROM STDIN, one
  * transaction per B rows (as the server commits a batch), then all rows in one transaction
- * (the ceiling), then the store's own INSERT statement once per row (one round trip a row,
- * transactions of B), which shows what a round trip per statement costs on its own.
+ * (the ceiling), then the store's former per-row INSERT statement once per row (one round
+ * trip a row, transactions of B), which shows what a round trip per statement costs alone.
  *
  * Each schema is made by dfdg_store_open(CREATE), i.e. by the migrations of
  * src/store/schema_pg.h, so it has the server's tables, keys, indexes, CHECKs and triggers.
@@ -30,7 +30,7 @@
 #define INSERT_COLUMNS 15 /* the columns named above; seq is an identity */
 #define ROW_MAX 1024      /* most bytes of one row's COPY line (escaping doubles at worst) */
 
-/* The store's record INSERT (PG_RECORD_INSERT in src/store/pg.c), for the per-row line. */
+/* The record INSERT the store used a row at a time before its COPY fast path (pg_batch.c). */
 static const char insert_sql[] =
     "INSERT INTO record(" RECORD_COLUMNS ")"
     " SELECT $1::text, $2::text, $3::bigint, $4::text, $5::text, $6::text, $7::bigint,"
@@ -48,7 +48,7 @@ static const char usage[] =
     "The PostgreSQL baseline of the ingest benchmark (bench/README.md, bench/pg): records\n"
     "0..N-1 of run ID (the rows bench_ingest --run ID sends), about the persons of FILE,\n"
     "inserted into fresh schemas of the database CONNINFO names (a libpq keyword/value\n"
-    "string without schema=), with COPY and with the store's INSERT.\n\n"
+    "string without schema=), with COPY and with the store's former per-row INSERT.\n\n"
     "options:\n"
     "  -n N          records (default 200000)\n"
     "  -b B          rows a transaction (default 1000)\n"
@@ -369,7 +369,7 @@ copy_tx(PGconn *c, const struct rows *r, size_t first, size_t m, struct pass *ps
     return DFDG_OK;
 }
 
-/* The store's INSERT once per row, transactions of b rows. */
+/* The store's former per-row INSERT, transactions of b rows. */
 static dfdg_err
 insert_pass(PGconn *c, const struct rows *r, size_t b, struct pass *ps, struct dfdg_errinfo *ei)
 {
