@@ -1880,8 +1880,6 @@ pg_residence_on(struct dfdg_store *s, int64_t person_id, int32_t day, char kommu
 static dfdg_err
 pg_is_protected_on(struct dfdg_store *s, int64_t person_id, int32_t day, bool *out /* OUT */)
 {
-    if (dfdg_pg_cached_protected(dfdg_pg(s), person_id, day, out))
-        return DFDG_OK;
     struct dfdg_pg_params p = {0};
     dfdg_pg_p_int64(&p, person_id);
     dfdg_pg_p_int64(&p, day);

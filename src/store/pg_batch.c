@@ -4,7 +4,7 @@
  * 100-150 µs on one machine, so one per statement caps ingest at a few thousand records a
  * second whatever PostgreSQL could take. Within one write transaction this file
  *   - answers the writer's reads about a request's persons (CPR to person, residence,
- *     protection, a-kasse memberships, whether a record of the prefetch's query type may
+ *     a-kasse memberships, whether a record of the prefetch's query type may
  *     exist) and its idempotency look-ups from two set-based queries made by
  *     dfdg_store_prefetch (pg_prefetch), instead of a few statements per record;
  *   - keeps new records and deliveries in COPY buffers and sends them with COPY FROM STDIN
@@ -245,7 +245,6 @@ struct fact {
     int64_t gen;      /* the prefetch that loaded it */
     bool resident;    /* a residence on the day (kommune below) */
     char kommune[4];  /* its kommunekode */
-    bool protected_;  /* address protection on the day */
     bool query_maybe; /* a record of the query type may be valid on the day */
     char *members;    /* a-kasser of the current memberships, '\n' between (malloc) */
 };
@@ -646,15 +645,6 @@ dfdg_pg_cached_residence(struct dfdg_pg_store *q, int64_t person_id, int32_t day
     return true;
 }
 
-bool
-dfdg_pg_cached_protected(struct dfdg_pg_store *q, int64_t person_id, int32_t day, bool *out)
-{
-    const struct fact *f = fact_get(q, person_id, day, false);
-    if (f != NULL)
-        *out = f->protected_;
-    return f != NULL;
-}
-
 const char *
 dfdg_pg_cached_members(struct dfdg_pg_store *q, int64_t person_id, int32_t day)
 {
@@ -886,8 +876,8 @@ is_cpr(const char *s)
 }
 
 /*
- * The relationships of each (CPR, day): the statements PG_CPR_RESOLVE, PG_RESIDENCE_ON,
- * PG_PROTECTED_ON and PG_MEMBERS_ON of pg.c over a set, plus whether a record of the query
+ * The relationships of each (CPR, day): the statements PG_CPR_RESOLVE, PG_RESIDENCE_ON and
+ * PG_MEMBERS_ON of pg.c over a set, plus whether a record of the query
  * type ($3) begins on or before the day (if so, records_query asks the table itself).
  * Every look-up is a scalar subquery, so each stays an index probe per row: as joins, the
  * planner may hash a whole table per request when its statistics are stale (a young store),
@@ -898,8 +888,6 @@ static const char facts_sql[] =
     " (SELECT a.kommunekode FROM person_address a WHERE a.person_id = t.pid"
     "   AND a.valid_from <= t.day AND (a.valid_to IS NULL OR t.day < a.valid_to)"
     "   ORDER BY a.valid_from DESC, a.pos DESC LIMIT 1),"
-    " EXISTS(SELECT 1 FROM person_protection p WHERE p.person_id = t.pid"
-    "   AND p.valid_from <= t.day AND (p.valid_to IS NULL OR t.day < p.valid_to)),"
     " array_to_string(ARRAY(SELECT DISTINCT r.owner COLLATE \"C\" FROM record r"
     "   WHERE r.person_id = t.pid AND r.type = '" MEMBERSHIP_TYPE "' AND r.kind <> 2"
     "   AND r.valid_from <= t.day AND (r.valid_to IS NULL OR r.valid_to >= t.day)"
@@ -971,9 +959,8 @@ load_facts(struct dfdg_pg_store *q, struct dfdg_pg_batch *b, const struct dfdg_p
         f->resident = !PQgetisnull(res, row, 3);
         if (f->resident)
             dfdg_strlcpy(f->kommune, PQgetvalue(res, row, 3), sizeof f->kommune);
-        f->protected_ = PQgetvalue(res, row, 4)[0] == 't';
-        f->query_maybe = PQgetvalue(res, row, 6)[0] == 't';
-        f->members = strdup(PQgetvalue(res, row, 5));
+        f->query_maybe = PQgetvalue(res, row, 5)[0] == 't';
+        f->members = strdup(PQgetvalue(res, row, 4));
         fact_key(pid, day, fk);
         if (f->members == NULL || map_put(&b->fact_ix, fk, (int64_t)b->nfacts) != DFDG_OK) {
             free(f->members);

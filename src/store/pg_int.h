@@ -174,7 +174,6 @@ dfdg_err dfdg_pg_prefetch(struct dfdg_store *s, const struct dfdg_prefetch *pf);
 bool dfdg_pg_cached_person(struct dfdg_pg_store *q, const char *cpr, int64_t *person_id);
 bool dfdg_pg_cached_residence(struct dfdg_pg_store *q, int64_t person_id, int32_t day, bool *found,
                               char kommunekode[4]);
-bool dfdg_pg_cached_protected(struct dfdg_pg_store *q, int64_t person_id, int32_t day, bool *out);
 /* The a-kasser of current memberships, '\n' between, or NULL when not cached. */
 const char *dfdg_pg_cached_members(struct dfdg_pg_store *q, int64_t person_id, int32_t day);
 /* True when records_query(qr) is known to find nothing. */

@@ -3668,11 +3668,14 @@ test_prefetch_keeps_answers(void **state)
     /* Text that COPY and a VALUES list must escape, in a few rows and in many (PostgreSQL
      * sends those two ways). */
     static char tricky[] = "{\"note\":\"tab\there, line\\nbreak, back\\\\slash \\\\N 'q' \\\"\"}";
-    for (unsigned rows = 1; rows <= 40; rows += 39) {
-        struct dfdg_record many[40];
+    static const unsigned counts[] = {1, 40, 300}; /* one statement, COPY, a bigger COPY */
+    static struct dfdg_record many[300];
+    unsigned next_n = 100;
+    for (size_t k = 0; k < DFDG_ARRAY_LEN(counts); k++) {
+        unsigned rows = counts[k];
         assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
         for (unsigned i = 0; i < rows; i++) {
-            record_init(&many[i], 100 + rows + i, "akasse-interview", pid, "akasse:3f", jan,
+            record_init(&many[i], next_n++, "akasse-interview", pid, "akasse:3f", jan,
                         DFDG_DATE_NONE, 3000);
             many[i].data = tricky;
             many[i].reason = (char *)"a\\b\tc";
@@ -3685,6 +3688,23 @@ test_prefetch_keeps_answers(void **state)
             dfdg_record_cleanup(&got);
         }
     }
+    /* Buffered rows go with their savepoint, and the transaction goes on. */
+    assert_int_equal(dfdg_store_begin(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_savepoint(f->s, "req"), DFDG_OK);
+    for (unsigned i = 0; i < 300; i++) {
+        record_init(&many[i], next_n++, "akasse-interview", pid, "akasse:3f", jan, DFDG_DATE_NONE,
+                    4000);
+        assert_int_equal(dfdg_store_record_insert(f->s, &many[i]), DFDG_OK);
+    }
+    assert_int_equal(dfdg_store_rollback_to(f->s, "req"), DFDG_OK);
+    assert_int_equal(dfdg_store_release(f->s, "req"), DFDG_OK);
+    assert_int_equal(dfdg_store_record_insert(f->s, &many[0]), DFDG_OK);
+    assert_int_equal(dfdg_store_commit(f->s), DFDG_OK);
+    assert_int_equal(dfdg_store_record_get(f->s, many[299].id, &got), DFDG_NOT_FOUND);
+    assert_int_equal(dfdg_store_record_get(f->s, many[0].id, &got), DFDG_OK);
+    dfdg_record_cleanup(&got);
+    assert_int_equal(dfdg_store_count_records(f->s, &n), DFDG_OK);
+    assert_int_equal(n, 4 + 1 + 40 + 300 + 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown)
