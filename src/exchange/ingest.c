@@ -304,6 +304,8 @@ apply_item(struct dfdg_store *s, const struct dfdg_catalog *cat, const struct df
     rec.valid_to = it->valid_to;
     if (it->kind != DFDG_RECORD_ORIGINAL) {
         rc = check_target(s, a, it, &rec);
+        if (it->kind == DFDG_RECORD_CANCELLATION && rec.type[0] != '\0')
+            it->target_type = dfdg_catalog_find(cat, rec.type); /* for its audit entry */
         if (it->person_id == 0)
             it->person_id = rec.person_id;
         if (rc != DFDG_OK || it->status != 0)
@@ -374,10 +376,16 @@ audit_request(struct dfdg_tx *tx, const struct dfdg_ingest_req *req)
     for (size_t i = 0; i < req->nitems; i++) {
         const struct dfdg_ingest_item *it = &req->items[i];
         persons[i] = it->person_id;
-        const char *type = it->type != NULL ? it->type->code : "";
-        if (it->type != NULL && (i == 0 || it->type != req->items[i - 1].type)) {
+        /* A cancellation has its type from the record it withdraws. */
+        const struct dfdg_type *t = it->type != NULL ? it->type : it->target_type;
+        const struct dfdg_type *prev_t =
+            i == 0 ? NULL
+                   : (req->items[i - 1].type != NULL ? req->items[i - 1].type
+                                                     : req->items[i - 1].target_type);
+        const char *type = t != NULL ? t->code : "";
+        if (t != NULL && (i == 0 || t != prev_t)) {
             char basis[512];
-            dfdg_type_legal_basis(it->type, basis, sizeof basis);
+            dfdg_type_legal_basis(t, basis, sizeof basis);
             dfdg_audit_event_add_legal_basis(ev, basis);
         }
         dfdg_audit_event_add_record(ev, it->id, type, it->person_id, it->status, it->rule);

@@ -44,6 +44,7 @@ struct dfdg_ingest_item {
     struct dfdg_routed routed; /* the orgs it was delivered to (set by the writer) */
     int64_t person_id;         /* the subject's internal id, once resolved (set by the writer) */
     struct dfdg_routed handed; /* hand-over deliveries it caused (a new a-kasse membership) */
+    const struct dfdg_type *target_type; /* a cancellation's type, from its target (writer) */
 };
 void dfdg_ingest_item_cleanup(struct dfdg_ingest_item *it);
 

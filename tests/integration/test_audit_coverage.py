@@ -151,6 +151,31 @@ def test_tree_heads_are_signed_while_entries_arrive(dfdg):
         h.close()
 
 
+def test_write_entries_name_type_and_legal_basis(dfdg):
+    """Create, correct and cancel each name the record's type and its legal basis (a
+    cancellation has no type of its own in the request: it is the withdrawn record's)."""
+    h = Hub(dfdg, [person(JENS, "101")])
+    try:
+        ids = setup(h)
+        r = h.req("POST", "/v1/records/%s/correction" % ids["correct"], "kommune:101",
+                  body=dict(absence("t-corr"), data={"absence_type": "1",
+                                                      "notification_date": "2026-01-05"}))
+        assert r.status == 201, r
+        r = h.req("POST", "/v1/records/%s/cancellation" % ids["cancel"], "kommune:101",
+                  body={"source_ref": "t-canc", "reason": "registered in error"})
+        assert r.status == 201, r
+        by_action = {e["action"]: e for e in audit_entries(h)
+                     if e["action"].startswith("record.")}
+        for action in ("record.create", "record.correct", "record.cancel"):
+            e = by_action[action]
+            assert e["records"][0]["type"] in ("absence", "akasse-membership"), (action, e)
+            assert e["legal_basis"], (action, e)
+        assert by_action["record.cancel"]["records"][0]["type"] == "absence", by_action
+    finally:
+        h.close()
+
+
 if __name__ == "__main__":
     run([test_every_personal_route_logs_before_answering, test_denied_attempts_are_logged,
-         test_tree_heads_are_signed_while_entries_arrive])
+         test_tree_heads_are_signed_while_entries_arrive,
+         test_write_entries_name_type_and_legal_basis])
