@@ -238,12 +238,19 @@ routed_cb(const struct dfdg_delivery *d, const struct dfdg_record *r, const char
     return true;
 }
 
+/* An item's type; a cancellation has the type of the record it withdraws. */
+static const struct dfdg_type *
+item_type(const struct dfdg_ingest_item *it)
+{
+    return it->type != NULL ? it->type : it->target_type;
+}
+
 /* Routes a new record and, for a new a-kasse membership, hands the open records over. */
 static dfdg_err
 route(struct dfdg_store *s, const struct dfdg_catalog *cat, struct dfdg_ingest_item *it,
       const struct dfdg_record *rec, int64_t tx_time)
 {
-    const struct dfdg_type *t = it->type != NULL ? it->type : dfdg_catalog_find(cat, rec->type);
+    const struct dfdg_type *t = item_type(it);
     if (t == NULL)
         return DFDG_OK;
     dfdg_err rc = dfdg_route_record(s, t, rec, tx_time, &it->routed);
@@ -376,12 +383,8 @@ audit_request(struct dfdg_tx *tx, const struct dfdg_ingest_req *req)
     for (size_t i = 0; i < req->nitems; i++) {
         const struct dfdg_ingest_item *it = &req->items[i];
         persons[i] = it->person_id;
-        /* A cancellation has its type from the record it withdraws. */
-        const struct dfdg_type *t = it->type != NULL ? it->type : it->target_type;
-        const struct dfdg_type *prev_t =
-            i == 0 ? NULL
-                   : (req->items[i - 1].type != NULL ? req->items[i - 1].type
-                                                     : req->items[i - 1].target_type);
+        const struct dfdg_type *t = item_type(it);
+        const struct dfdg_type *prev_t = i > 0 ? item_type(&req->items[i - 1]) : NULL;
         const char *type = t != NULL ? t->code : "";
         if (t != NULL && (i == 0 || t != prev_t)) {
             char basis[512];

@@ -148,9 +148,7 @@ static const char *const stmt_sql[PG__COUNT] = {
     [PG_CHILD_LIST] = "SELECT birthdate FROM person_child WHERE person_id = $1"
                       " ORDER BY birthdate, pos",
     /* Addresses end exclusively: the day of moving away is at the new address. */
-    [PG_RESIDENCE_ON] = "SELECT kommunekode FROM person_address WHERE person_id = $1"
-                        " AND valid_from <= $2 AND (valid_to IS NULL OR $2 < valid_to)"
-                        " ORDER BY valid_from DESC, pos DESC LIMIT 1",
+    [PG_RESIDENCE_ON] = DFDG_PG_RESIDENCE_SQL("$1", "$2"),
     [PG_PROTECTED_ON] = "SELECT EXISTS(SELECT 1 FROM person_protection WHERE person_id = $1"
                         " AND valid_from <= $2 AND (valid_to IS NULL OR $2 < valid_to))",
     /* BEK kap. 16: membership from current akasse-membership records (valid_to inclusive). */
@@ -173,15 +171,7 @@ static const char *const stmt_sql[PG__COUNT] = {
     [PG_QUERY_TYPE_VALID] = QUERY_HEAD QUERY_TYPE(3) QUERY_VALID(4) QUERY_TAIL(5),
     [PG_COUNT_RECORDS] = "SELECT count(*) FROM record",
     [PG_COUNT_PERSONS] = "SELECT count(*) FROM person",
-    /*
-     * BEK kap. 16: the owners of current membership chains; a correction keeps the owner.
-     * COLLATE "C": org id order is byte order, as in SQLite, whatever the database's locale.
-     */
-    [PG_MEMBERS_ON] = "SELECT DISTINCT r.owner COLLATE \"C\" FROM record r WHERE r.person_id = $1"
-                      " AND r.type = 'akasse-membership' AND r.kind <> 2"
-                      " AND r.valid_from <= $2 AND (r.valid_to IS NULL OR r.valid_to >= $2)"
-                      " AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id)"
-                      " ORDER BY 1",
+    [PG_MEMBERS_ON] = DFDG_PG_MEMBERS_SQL("$1", "$2"),
     [PG_FEED] = DELIVERY_HEAD " WHERE d.org_id = $1 AND d.seq > $2 ORDER BY d.seq LIMIT $3",
     [PG_DELIVERIES_OF] = DELIVERY_HEAD " WHERE d.record_id = $1 ORDER BY d.seq",
     [PG_LAST_DELIVERY_SEQ] = "SELECT COALESCE(max(seq), 0) FROM delivery",

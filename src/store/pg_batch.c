@@ -597,6 +597,12 @@ fact_key(int64_t person_id, int32_t day, char key[48])
 }
 
 static void
+person_key(int64_t person_id, char key[24])
+{
+    snprintf(key, 24, "%lld", (long long)person_id);
+}
+
+static void
 pair_key(const char *a, const char *b, char *key, size_t size)
 {
     snprintf(key, size, "%s\x1f%s", a, b);
@@ -619,7 +625,7 @@ fact_get(struct dfdg_pg_store *q, int64_t person_id, int32_t day, bool rel)
     if (rel) {
         char pk[24];
         int64_t stale;
-        snprintf(pk, sizeof pk, "%lld", (long long)person_id);
+        person_key(person_id, pk);
         if (map_get(&b->stale, pk, &stale) && stale >= f->gen)
             return NULL;
     }
@@ -688,7 +694,7 @@ static dfdg_err
 person_exists(struct dfdg_pg_store *q, struct dfdg_pg_batch *b, int64_t person_id, bool *out)
 {
     char pk[24];
-    snprintf(pk, sizeof pk, "%lld", (long long)person_id);
+    person_key(person_id, pk);
     if (map_get(&b->persons, pk, NULL)) {
         *out = true;
         return DFDG_OK;
@@ -772,7 +778,7 @@ dfdg_pg_batch_record(struct dfdg_pg_store *q, struct dfdg_record *r)
     if (r->person_id != 0 && (strcmp(r->type, MEMBERSHIP_TYPE) == 0 ||
                               (b->query_type[0] != '\0' && strcmp(r->type, b->query_type) == 0))) {
         char pk[24];
-        snprintf(pk, sizeof pk, "%lld", (long long)r->person_id);
+        person_key(r->person_id, pk);
         if (map_put(&b->stale, pk, b->gen) != DFDG_OK) {
             forget_cache(b);
             return DFDG_OK;
@@ -885,17 +891,18 @@ is_cpr(const char *s)
  */
 static const char facts_sql[] =
     "SELECT t.cpr, t.pid, t.day,"
-    " (SELECT a.kommunekode FROM person_address a WHERE a.person_id = t.pid"
-    "   AND a.valid_from <= t.day AND (a.valid_to IS NULL OR t.day < a.valid_to)"
-    "   ORDER BY a.valid_from DESC, a.pos DESC LIMIT 1),"
-    " array_to_string(ARRAY(SELECT DISTINCT r.owner COLLATE \"C\" FROM record r"
-    "   WHERE r.person_id = t.pid AND r.type = '" MEMBERSHIP_TYPE "' AND r.kind <> 2"
-    "   AND r.valid_from <= t.day AND (r.valid_to IS NULL OR r.valid_to >= t.day)"
-    "   AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id) ORDER BY 1), E'\\n'),"
-    " EXISTS(SELECT 1 FROM record r WHERE r.person_id = t.pid AND r.type = $3"
-    "   AND r.valid_from <= t.day)"
-    " FROM (SELECT i.cpr, i.day, (SELECT c.person_id FROM person_cpr c WHERE c.cpr = i.cpr) AS pid"
-    "   FROM unnest($1::text[], $2::bigint[]) AS i(cpr, day) OFFSET 0) t";
+    " (" DFDG_PG_RESIDENCE_SQL(
+        "t.pid",
+        "t.day") "),"
+                 " array_to_string(ARRAY(" DFDG_PG_MEMBERS_SQL(
+                     "t.pid",
+                     "t.day") "), E'\\n'),"
+                              " EXISTS(SELECT 1 FROM record r WHERE r.person_id = t.pid AND r.type "
+                              "= $3"
+                              "   AND r.valid_from <= t.day)"
+                              " FROM (SELECT i.cpr, i.day, (SELECT c.person_id FROM person_cpr c "
+                              "WHERE c.cpr = i.cpr) AS pid"
+                              "   FROM unnest($1::text[], $2::bigint[]) AS i(cpr, day) OFFSET 0) t";
 
 /* Which of the reporter's source_refs exist (a probe of the unique key each, as above). */
 static const char sources_sql[] =
@@ -939,7 +946,7 @@ load_facts(struct dfdg_pg_store *q, struct dfdg_pg_batch *b, const struct dfdg_p
         int64_t pid = PQgetisnull(res, row, 1) ? 0 : strtoll(PQgetvalue(res, row, 1), NULL, 10);
         int32_t day = (int32_t)strtol(PQgetvalue(res, row, 2), NULL, 10);
         char pk[24], fk[48];
-        snprintf(pk, sizeof pk, "%lld", (long long)pid);
+        person_key(pid, pk);
         if (map_put(&b->cprs, cpr, pid) != DFDG_OK ||
             (pid != 0 && map_put(&b->persons, pk, 1) != DFDG_OK)) {
             rc = DFDG_NOMEM;

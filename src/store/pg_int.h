@@ -11,6 +11,25 @@
 
 #include "store/store_int.h"
 
+/*
+ * Two look-ups the single statements (pg.c) and the writer's prefetch (pg_batch.c) both make,
+ * with the person and the day as SQL expressions: "$1", "$2" in a statement, columns of a row
+ * in the prefetch. One text, so the cached answer is the statement's answer.
+ */
+/* The kommune of residence on day D (address periods end the day before valid_to). */
+#define DFDG_PG_RESIDENCE_SQL(P, D)                                                                \
+    "SELECT kommunekode FROM person_address WHERE person_id = " P " AND valid_from <= " D          \
+    " AND (valid_to IS NULL OR " D " < valid_to) ORDER BY valid_from DESC, pos DESC LIMIT 1"
+/*
+ * BEK kap. 16: the owners of current membership chains on day D (valid_to inclusive); a
+ * correction keeps the owner. COLLATE "C": org id order is byte order, as in SQLite.
+ */
+#define DFDG_PG_MEMBERS_SQL(P, D)                                                                  \
+    "SELECT DISTINCT r.owner COLLATE \"C\" FROM record r WHERE r.person_id = " P                   \
+    " AND r.type = 'akasse-membership' AND r.kind <> 2 AND r.valid_from <= " D                     \
+    " AND (r.valid_to IS NULL OR r.valid_to >= " D ")"                                             \
+    " AND NOT EXISTS (SELECT 1 FROM record s WHERE s.target_id = r.id) ORDER BY 1"
+
 /* Rows fetched per round trip by the scans that can grow without bound (feed, audit, ...). */
 #define DFDG_PG_PAGE 1000
 
