@@ -1074,25 +1074,22 @@ dfdg_metrics_render(struct dfdg_req *r)
         "dfdg_token_cache_hits_total %llu\n"
         "# HELP dfdg_token_cache_misses_total Bearer tokens whose signature was checked.\n"
         "# TYPE dfdg_token_cache_misses_total counter\n"
-        "dfdg_token_cache_misses_total %llu\n",
+        "dfdg_token_cache_misses_total %llu\n"
+        "# HELP dfdg_http_request_timeouts_total Connections closed because a request did not "
+        "arrive within the request timeout.\n"
+        "# TYPE dfdg_http_request_timeouts_total counter\n"
+        "dfdg_http_request_timeouts_total %llu\n",
         atomic_load(&srv->by_class[2]), atomic_load(&srv->by_class[3]),
         atomic_load(&srv->by_class[4]), atomic_load(&srv->by_class[5]), atomic_load(&srv->problems),
         atomic_load(&srv->inflight), (unsigned long long)ws.groups, (unsigned long long)ws.requests,
         (unsigned long long)ws.failed, (unsigned long long)ws.rejected, (unsigned long long)hits,
-        (unsigned long long)misses);
-    if (n > 0 && n < 4096) {
-        int m = snprintf(buf + n, 4096 - (size_t)n,
-                         "# HELP dfdg_http_request_timeouts_total Connections closed because a "
-                         "request did not arrive within the request timeout.\n"
-                         "# TYPE dfdg_http_request_timeouts_total counter\n"
-                         "dfdg_http_request_timeouts_total %llu\n",
-                         (unsigned long long)dfdg_conntrack_cut_count(srv->ct));
-        if (m > 0 && m < 4096 - n)
-            n += m;
-        else
-            buf[n] = '\0';
+        (unsigned long long)misses, (unsigned long long)dfdg_conntrack_cut_count(srv->ct));
+    if (n < 0 || n >= 4096) {
+        free(buf);
+        dfdg_reply_err(r, DFDG_INTERNAL, "the metrics do not fit their buffer");
+        return;
     }
-    dfdg_reply_raw(r, 200, "text/plain; version=0.0.4", buf, n > 0 ? (size_t)n : 0);
+    dfdg_reply_raw(r, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }
 
 /* --- the delivery watcher -------------------------------------------------------------------- */
